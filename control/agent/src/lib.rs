@@ -1,0 +1,2 @@
+//! The Strait control agent: gRPC API, validation, publication.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Compiles a validated Strait config into a table image.
+#![forbid(unsafe_code)]

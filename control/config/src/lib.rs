@@ -1,0 +1,2 @@
+//! Strait configuration model, YAML/JSON parsing and validation with field paths.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! straitctl: the operator CLI for the Strait agent.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! gRPC API strait.v1 (generated with tonic/prost).
+#![forbid(unsafe_code)]

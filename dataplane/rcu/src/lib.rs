@@ -1,0 +1,1 @@
+//! Generation switch for shared-memory tables.

@@ -1,0 +1,1 @@
+//! Shared memory between agent and data plane.
