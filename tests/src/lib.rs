@@ -1,2 +1,13 @@
-//! Helpers for the end-to-end tests: locating binaries, starting and stopping processes.
+//! Helpers for Strait's end-to-end tests: the binaries, processes stopped by PID, waiting.
+//!
+//! Every process a test starts is a [`Proc`]; dropping it kills the process (SIGTERM, then
+//! SIGKILL) and reaps it, so a failing assertion never leaves anything running. The binaries
+//! come from the same target directory and profile as the test; `scripts/test.sh` builds them
+//! before running the tests.
 #![forbid(unsafe_code)]
+
+mod node;
+mod proc;
+
+pub use node::{Node, test_cores};
+pub use proc::{Proc, bin, straitctl, wait_until};

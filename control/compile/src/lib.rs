@@ -1,2 +1,93 @@
 //! Compiles a validated Strait config into a table image.
+//!
+//! The image is what workers read: everything a lookup needs is precomputed here, off the hot
+//! path. Virtual hosts hold their routes in Gateway API precedence order (see [`routes`]), so a
+//! worker takes the first route that matches; Maglev tables are built here; every endpoint gets
+//! its health-overlay slot from [`HealthSlots`].
+//!
+//! Call order: keep one [`Compiler`] (it caches Maglev tables between generations) and one
+//! [`HealthSlots`] for the life of the agent; call [`Compiler::compile`] for each config. The
+//! image is parsed back before it is returned, so a compiler bug surfaces as an error here and
+//! never as an image the data plane refuses.
 #![forbid(unsafe_code)]
+
+mod clusters;
+mod l4;
+mod listeners;
+mod maglev;
+pub mod routes;
+mod slots;
+
+use strait_config::{Config, FieldError};
+use strait_table::{Image, ImageBuilder, ImageBytes};
+
+pub use maglev::{MaglevCache, table_size_for};
+pub use slots::{Assigned, HealthSlots};
+
+/// Compiles configs into images; keeps what can be reused between generations.
+#[derive(Debug, Default)]
+pub struct Compiler {
+    maglev: MaglevCache,
+}
+
+impl Compiler {
+    /// Compiles `config` as `generation`, assigning health slots from `slots`.
+    ///
+    /// On error nothing is changed: `slots` and the Maglev cache stay as they were.
+    pub fn compile(
+        &mut self,
+        config: &Config,
+        generation: u64,
+        slots: &mut HealthSlots,
+    ) -> Result<ImageBytes, Vec<FieldError>> {
+        let mut next_slots = slots.clone();
+        let assigned = next_slots.assign(endpoints(config));
+        let mut maglev = self.maglev.begin();
+        let mut b = ImageBuilder::new(generation);
+        let mut errors = Vec::new();
+        clusters::compile(&mut b, config, &assigned, &mut maglev, &mut errors);
+        l4::compile(&mut b, config, &assigned, &mut maglev, &mut errors);
+        listeners::compile(&mut b, config);
+        let used = maglev.finish();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let image = b.finish();
+        if let Err(e) = Image::parse(image.as_bytes()) {
+            return Err(vec![FieldError {
+                path: "<compiler>".into(),
+                reason: format!("internal error, the compiled image is invalid: {e}"),
+            }]);
+        }
+        self.maglev.commit(used);
+        *slots = next_slots;
+        Ok(image)
+    }
+}
+
+/// Compiles with a fresh [`Compiler`] (no Maglev tables reused).
+pub fn compile(
+    config: &Config,
+    generation: u64,
+    slots: &mut HealthSlots,
+) -> Result<ImageBytes, Vec<FieldError>> {
+    Compiler::default().compile(config, generation, slots)
+}
+
+/// Every endpoint address of the config, in document order: cluster endpoints, then L4 backends
+/// (with the service port when they have none of their own).
+fn endpoints(config: &Config) -> impl Iterator<Item = std::net::SocketAddr> + '_ {
+    let clusters = config
+        .clusters
+        .iter()
+        .flat_map(|c| c.endpoints.iter().map(|e| e.addr));
+    let l4 = config.l4_services.iter().flat_map(|s| {
+        s.backends
+            .iter()
+            .map(|b| std::net::SocketAddr::new(b.addr, if b.port == 0 { s.port } else { b.port }))
+    });
+    clusters.chain(l4)
+}
+
+#[cfg(test)]
+mod tests;

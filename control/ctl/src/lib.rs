@@ -1,2 +1,0 @@
-//! straitctl: the operator CLI for the Strait agent.
-#![forbid(unsafe_code)]

@@ -1,0 +1,238 @@
+//! The data plane's control thread: the last good image, the agent link, installing images.
+//!
+//! Installing an image: map and validate it (refusing a bad one with a reason, staying on the
+//! current generation), publish it through the RCU, report `Installed`, wait until every worker
+//! runs it, report `Live`, free what no worker can hold, then keep the image as the last good
+//! file. The link is re-established forever; the workers never wait for it.
+
+use std::{
+    os::fd::{AsFd, OwnedFd},
+    path::PathBuf,
+    sync::atomic::{AtomicBool, Ordering},
+    thread,
+    time::{Duration, Instant},
+};
+
+use strait_rcu::{Rcu, Writer};
+use strait_shm::{
+    HealthOverlay, StatsRegion,
+    link::{Link, LinkError, Message},
+};
+use tracing::{error, info, warn};
+
+use crate::{DataplaneOptions, Tables, worker::Worker};
+
+/// File in the state directory holding the last good image.
+pub const IMAGE_FILE: &str = "tables.img";
+/// How often a blocked receive wakes up to look at the stop flag.
+const RECV_TICK: Duration = Duration::from_millis(200);
+/// Reconnect delays.
+const RECONNECT_MIN: Duration = Duration::from_millis(50);
+const RECONNECT_MAX: Duration = Duration::from_secs(1);
+/// How long to wait for every worker to pick up a generation before giving up on `Live`.
+const SWITCH_LIMIT: Duration = Duration::from_secs(10);
+
+/// Errors that keep the data plane from starting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// Shared memory could not be set up.
+    #[error("shared memory: {0}")]
+    Shm(#[from] strait_shm::ShmError),
+    /// The state directory is unusable.
+    #[error("state directory {path}: {source}")]
+    StateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A worker thread could not be started.
+    #[error("starting worker {index}: {source}")]
+    Spawn {
+        /// Worker index.
+        index: usize,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Runs the data plane until `stop` is set (by SIGTERM/SIGINT in the binary).
+pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
+    let (stats, stats_fd) = StatsRegion::create(opts.cores.len())?;
+    let (_overlay, overlay_fd) = HealthOverlay::create(opts.health_slots)?;
+    std::fs::create_dir_all(&opts.state_dir).map_err(|source| RunError::StateDir {
+        path: opts.state_dir.clone(),
+        source,
+    })?;
+    let (writer, readers) = Rcu::<Tables>::new(opts.cores.len());
+    let mut control = Control {
+        writer,
+        seq: 0,
+        image_path: opts.state_dir.join(IMAGE_FILE),
+        link_socket: opts.link_socket.clone(),
+        fds: [stats_fd, overlay_fd],
+        workers: opts.cores.len() as u32,
+    };
+    control.load_last_good();
+    thread::scope(|scope| {
+        for (index, (reader, &core)) in readers.into_iter().zip(&opts.cores).enumerate() {
+            let stats = stats.worker(index).expect("one stats record per worker");
+            let worker = Worker {
+                index,
+                core,
+                reader,
+                stats,
+                stop,
+            };
+            thread::Builder::new()
+                .name(format!("worker-{index}"))
+                .spawn_scoped(scope, move || worker.run())
+                .map_err(|source| RunError::Spawn { index, source })?;
+        }
+        control.run(stop);
+        Ok(())
+    })
+}
+
+struct Control {
+    writer: Writer<Tables>,
+    /// RCU sequence of the current tables (0: none).
+    seq: u64,
+    image_path: PathBuf,
+    link_socket: PathBuf,
+    /// Stats region and health overlay, passed to every agent session.
+    fds: [OwnedFd; 2],
+    workers: u32,
+}
+
+impl Control {
+    fn generation(&self) -> u64 {
+        self.writer.current().map_or(0, Tables::generation)
+    }
+
+    /// Serves the last good image, if one was kept, before the agent is reachable.
+    fn load_last_good(&mut self) {
+        if !self.image_path.exists() {
+            info!("no last good image; waiting for the agent");
+            return;
+        }
+        match Tables::from_file(&self.image_path) {
+            Ok(tables) => {
+                info!(
+                    generation = tables.generation(),
+                    "serving the last good image"
+                );
+                self.seq = self.writer.publish(Box::new(tables));
+            }
+            Err(e) => {
+                error!(path = %self.image_path.display(), error = %e, "ignoring the last good image")
+            }
+        }
+    }
+
+    fn run(&mut self, stop: &AtomicBool) {
+        let mut delay = RECONNECT_MIN;
+        while !stop.load(Ordering::Relaxed) {
+            match Link::connect(&self.link_socket) {
+                Ok(link) => {
+                    delay = RECONNECT_MIN;
+                    match self.session(&link, stop) {
+                        Ok(()) => {}
+                        Err(e) => warn!(error = %e, "agent link lost; reconnecting"),
+                    }
+                }
+                Err(_) => {
+                    thread::sleep(delay);
+                    delay = (delay * 2).min(RECONNECT_MAX);
+                }
+            }
+            self.writer.reclaim();
+        }
+    }
+
+    fn session(&mut self, link: &Link, stop: &AtomicBool) -> Result<(), LinkError> {
+        let hello = Message::Hello {
+            pid: std::process::id(),
+            workers: self.workers,
+            generation: self.generation(),
+            abi_version: strait_table::ABI_VERSION,
+        };
+        link.send(&hello, &[self.fds[0].as_fd(), self.fds[1].as_fd()])?;
+        info!(socket = %self.link_socket.display(), generation = self.generation(), "connected to the agent");
+        if self.seq > 0 && self.writer.readers_at_least(self.seq) {
+            link.send(
+                &Message::Live {
+                    generation: self.generation(),
+                    switch_us: 0,
+                },
+                &[],
+            )?;
+        }
+        link.set_read_timeout(Some(RECV_TICK))?;
+        while !stop.load(Ordering::Relaxed) {
+            let (msg, mut fds) = match link.recv() {
+                Ok(m) => m,
+                Err(LinkError::TimedOut) => continue,
+                Err(e) => return Err(e),
+            };
+            match msg {
+                // recv has checked that a Publish carries exactly its one fd.
+                Message::Publish { generation, len } => {
+                    self.install(link, fds.pop().expect("one fd"), generation, len, stop)?
+                }
+                Message::Ping => link.send(&Message::Pong, &[])?,
+                other => warn!(message = ?other, "unexpected message from the agent"),
+            }
+        }
+        Ok(())
+    }
+
+    fn install(
+        &mut self,
+        link: &Link,
+        fd: OwnedFd,
+        generation: u64,
+        len: u64,
+        stop: &AtomicBool,
+    ) -> Result<(), LinkError> {
+        let tables = match Tables::from_fd(fd, generation, len) {
+            Ok(t) => t,
+            Err(e) => {
+                warn!(generation, error = %e, "refusing image; staying on generation {}", self.generation());
+                return link.send(&Message::rejected(generation, e.to_string()), &[]);
+            }
+        };
+        let started = Instant::now();
+        self.seq = self.writer.publish(Box::new(tables));
+        link.send(&Message::Installed { generation }, &[])?;
+        while !self.writer.readers_at_least(self.seq) {
+            if stop.load(Ordering::Relaxed) || started.elapsed() > SWITCH_LIMIT {
+                warn!(
+                    generation,
+                    "not every worker picked up the generation in time"
+                );
+                return Ok(());
+            }
+            thread::sleep(Duration::from_micros(20));
+        }
+        let switch_us = started.elapsed().as_micros() as u64;
+        link.send(
+            &Message::Live {
+                generation,
+                switch_us,
+            },
+            &[],
+        )?;
+        info!(generation, switch_us, "every worker runs the generation");
+        self.writer.reclaim();
+        if let Some(Err(e)) = self
+            .writer
+            .current()
+            .map(|t| strait_shm::write_atomic(&self.image_path, t.bytes()))
+        {
+            warn!(path = %self.image_path.display(), error = %e, "could not keep the image as last good");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# perf/run.sh NAME: builds Strait in release mode (LTO), runs one benchmark with its baseline in
+# the same invocation, and ends with `RESULT NAME key=value …`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/common.sh
+
+usage() {
+    cat >&2 <<USAGE
+usage: perf/run.sh NAME
+  control   push→live latency of config applies (1k and 10k routes, 100k endpoints)
+USAGE
+    exit 2
+}
+[ $# -ge 1 ] || usage
+name=$1; shift
+
+ensure_packages "${BUILD_PACKAGES[@]}"
+ensure_rust
+case "$name" in
+    control)
+        cargo build --release --locked --bins -p strait-agent -p strait-dataplane -p straitctl -p strait-perf
+        exec target/release/control-bench "$@"
+        ;;
+    *) echo "unknown benchmark: $name" >&2; usage ;;
+esac

@@ -1,0 +1,225 @@
+//! The control plane end to end: real agent, real data plane, real straitctl.
+//!
+//! Story: start an agent and a data plane; apply a config and see every worker run it; apply a
+//! config with several mistakes and see each reported by path while the workers stay put; kill
+//! either process with SIGKILL and see the other carry on and the restarted one catch up.
+
+use std::{path::PathBuf, time::Duration};
+
+use strait_e2e::{Node, test_cores, wait_until};
+
+fn config(name: &str) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.join("configs").join(name).display().to_string()
+}
+
+fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn apply_reaches_every_worker_and_a_bad_config_changes_nothing() {
+    let (cores, workers) = test_cores();
+    let mut node = Node::new();
+    node.start_agent();
+    node.start_dataplane(&cores);
+
+    let out = node.ctl(&["apply", "-f", &config("demo.yaml"), "--wait"]);
+    assert!(out.status.success(), "apply failed: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("applied: generation 1"), "{stdout}");
+    assert!(
+        stdout.contains("live: every worker runs generation 1"),
+        "{stdout}"
+    );
+    node.wait_workers_on(1, workers);
+
+    // The same config again is not a new generation.
+    let out = node.ctl(&["apply", "-f", &config("demo.yaml")]);
+    assert!(text(&out.stdout).contains("unchanged: generation 1"));
+
+    let out = node.ctl(&["apply", "-f", &fixture("three-mistakes.yaml"), "--wait"]);
+    assert_eq!(out.status.code(), Some(1), "a bad config must exit 1");
+    let stderr = text(&out.stderr);
+    let lines: Vec<_> = stderr.lines().collect();
+    for path in [
+        "httpRoutes[0].rules[0].backendRefs[0].name",
+        "clusters[0].endpoints[0].weight",
+        "l4Services[0].vip",
+        "l4Services[0].backends",
+    ] {
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with(&format!("{path}: ")))
+                .count(),
+            1,
+            "expected one line for {path} in:\n{stderr}"
+        );
+    }
+    assert!(
+        lines.iter().all(|l| l.contains(": ")),
+        "every line is `path: reason`:\n{stderr}"
+    );
+    assert!(
+        text(&out.stdout).is_empty(),
+        "nothing on stdout for a rejected config"
+    );
+
+    let status = node.status();
+    assert_eq!(
+        status["generation"], 1,
+        "the agent still publishes generation 1"
+    );
+    assert_eq!(
+        node.worker_generations(),
+        vec![1; workers],
+        "every worker still runs generation 1"
+    );
+
+    // validate is a dry run with the same errors.
+    let out = node.ctl(&["validate", "-f", &fixture("three-mistakes.yaml")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).lines().count() >= 4);
+    let out = node.ctl(&["validate", "-f", &config("demo.yaml")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn agent_killed_the_data_plane_keeps_its_generation_and_reconnects() {
+    let (cores, workers) = test_cores();
+    let mut node = Node::new();
+    node.start_agent();
+    node.start_dataplane(&cores);
+    let out = node.ctl(&["apply", "-f", &config("demo.yaml"), "--wait"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    node.wait_workers_on(1, workers);
+    let dp_pid = node.dataplane.as_ref().unwrap().pid();
+
+    node.agent.take().unwrap().kill9();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        node.dataplane.as_mut().unwrap().alive(),
+        "the data plane outlives the agent"
+    );
+
+    node.start_agent();
+    let status = node.wait_workers_on(1, workers);
+    assert_eq!(
+        status["generation"], 1,
+        "the restarted agent restored the last good config"
+    );
+    assert_eq!(
+        status["dataplane"]["pid"], dp_pid,
+        "the same data plane process reconnected"
+    );
+    // It reconnected running generation 1, so the agent had nothing to resend: the data plane
+    // installed one image in its life. (How many connects that took depends on how fast the
+    // dead agent's listening socket went away.)
+    let dp_log = node.dataplane.as_ref().unwrap().log();
+    assert!(dp_log.contains("connected to the agent socket"), "{dp_log}");
+    assert!(
+        dp_log
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("generation=1")),
+        "{dp_log}"
+    );
+    assert_eq!(
+        dp_log.matches("every worker runs the generation").count(),
+        1,
+        "{dp_log}"
+    );
+    assert!(
+        !node
+            .agent
+            .as_ref()
+            .unwrap()
+            .log()
+            .contains("sending the current image")
+    );
+
+    let out = node.ctl(&["get", "-o", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("get -o json is JSON");
+    assert_eq!(got["clusters"][0]["name"], "web-a");
+}
+
+#[test]
+fn data_plane_killed_the_restarted_one_serves_the_last_good_image_at_once() {
+    let (cores, workers) = test_cores();
+    let mut node = Node::new();
+    node.start_agent();
+    node.start_dataplane(&cores);
+    let out = node.ctl(&["apply", "-f", &config("demo.yaml"), "--wait"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    node.wait_workers_on(1, workers);
+
+    // With the agent down too, a restarted data plane has only its own last good image.
+    node.agent.take().unwrap().kill9();
+    node.dataplane.take().unwrap().kill9();
+    node.start_dataplane(&cores);
+    wait_until(
+        Duration::from_secs(10),
+        "the data plane serving its last good image",
+        || {
+            node.dataplane
+                .as_ref()
+                .unwrap()
+                .log()
+                .contains("serving the last good image generation=1")
+                .then_some(())
+        },
+    );
+
+    node.start_agent();
+    node.wait_workers_on(1, workers);
+    let agent_log = node.agent.as_ref().unwrap().log();
+    assert!(
+        !agent_log.contains("sending the current image"),
+        "nothing was resent:\n{agent_log}"
+    );
+}
+
+#[test]
+fn straitctl_without_an_agent_gives_a_one_line_hint() {
+    let node = Node::new();
+    let out = node.ctl(&["status"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the agent") && stderr.contains("is strait-agent running?"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn straitctl_reports_a_missing_file_and_bad_flags_clearly() {
+    let node = Node::new();
+    let out = node.ctl(&["apply", "-f", "/nonexistent/strait.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read /nonexistent/strait.yaml"));
+    let out = node.ctl(&["apply", "--wait"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = node.ctl(&["get", "-o", "xml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("possible values"),
+        "{}",
+        text(&out.stderr)
+    );
+}
