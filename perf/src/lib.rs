@@ -1,6 +1,7 @@
 //! Shared pieces of Strait's benchmark programs: percentiles and the `RESULT` line.
 #![forbid(unsafe_code)]
 
+pub mod stages;
 pub mod synth;
 
 /// The `q`-quantile (0..=1) of `samples` by nearest rank; `samples` need not be sorted.

@@ -163,6 +163,12 @@ fn data_plane_killed_the_restarted_one_serves_the_last_good_image_at_once() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     node.wait_workers_on(1, workers);
 
+    // The image is kept as the last good file right after it went live.
+    let kept = node.path("dataplane-state/tables.img");
+    wait_until(Duration::from_secs(10), "the last good image file", || {
+        kept.exists().then_some(())
+    });
+
     // With the agent down too, a restarted data plane has only its own last good image.
     node.agent.take().unwrap().kill9();
     node.dataplane.take().unwrap().kill9();
@@ -222,4 +228,46 @@ fn straitctl_reports_a_missing_file_and_bad_flags_clearly() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn status_watch_streams_each_change() {
+    let (cores, workers) = test_cores();
+    let mut node = Node::new();
+    node.start_agent();
+    let mut cmd = std::process::Command::new(strait_e2e::bin("straitctl"));
+    cmd.args(["--agent", &node.api(), "status", "--watch", "--json"]);
+    let watch = strait_e2e::Proc::spawn("straitctl status --watch", cmd, node.path("watch.log"));
+    let docs = |watch: &strait_e2e::Proc| -> Vec<serde_json::Value> {
+        watch
+            .log()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON document per line"))
+            .collect()
+    };
+    wait_until(Duration::from_secs(10), "the first status", || {
+        (!docs(&watch).is_empty()).then_some(())
+    });
+    assert_eq!(docs(&watch)[0]["dataplane"]["connected"], false);
+
+    node.start_dataplane(&cores);
+    let out = node.ctl(&["apply", "-f", &config("demo.yaml"), "--wait"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let last = wait_until(
+        Duration::from_secs(10),
+        "a status with every worker on generation 1",
+        || {
+            docs(&watch).into_iter().find(|d| {
+                d["generation"] == 1
+                    && d["workers"].as_array().is_some_and(|w| {
+                        w.len() == workers && w.iter().all(|w| w["generation"] == 1)
+                    })
+            })
+        },
+    );
+    assert_eq!(last["dataplane"]["connected"], true);
+    // Heartbeats alone are not changes: the stream stays quiet while nothing happens.
+    let before = docs(&watch).len();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(docs(&watch).len(), before, "no status without a change");
 }

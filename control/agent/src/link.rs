@@ -136,13 +136,15 @@ impl LinkServer {
         let mut current = self.shared.current.lock().unwrap();
         *current = Some(image.clone());
         let mut session = self.shared.session.lock().unwrap();
-        if let Some(s) = session.as_ref() {
-            if let Err(e) = send_image(&s.link, &image) {
-                warn!(error = %e, "sending image to the data plane failed; dropping the link");
+        let failed = session
+            .as_ref()
+            .and_then(|s| send_image(&s.link, &image).err());
+        if let Some(e) = failed {
+            warn!(error = %e, "sending image to the data plane failed; dropping the link");
+            if let Some(s) = session.take() {
                 s.link.shutdown();
-                *session = None;
-                self.shared.state.send_modify(|st| st.connected = false);
             }
+            self.shared.state.send_modify(|st| st.connected = false);
         }
     }
 

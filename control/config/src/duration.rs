@@ -99,7 +99,7 @@ impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.as_millis();
         for (scale, unit) in [(3_600_000, "h"), (60_000, "m"), (1_000, "s")] {
-            if ms % scale == 0 {
+            if ms.is_multiple_of(scale) {
                 return write!(f, "{}{unit}", ms / scale);
             }
         }

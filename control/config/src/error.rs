@@ -86,12 +86,18 @@ impl Errors {
         });
     }
 
+    /// Records `reason` at `loc` and returns `None`, for checks that yield an optional value.
+    pub(crate) fn fail<T>(&mut self, loc: &Loc<'_>, reason: impl fmt::Display) -> Option<T> {
+        self.at(loc, reason);
+        None
+    }
+
     /// Whether nothing has been recorded.
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    /// The recorded errors, in document order of discovery.
+    /// The recorded errors, in the order they were found.
     pub(crate) fn into_vec(self) -> Vec<FieldError> {
         self.0
     }

@@ -56,19 +56,27 @@ pub enum ValueMatchType {
     Present,
 }
 
-/// HTTP request method.
+/// HTTP request method (RFC 9110 §9 and PATCH), written in upper case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
-#[allow(missing_docs, clippy::upper_case_acronyms)]
 pub enum Method {
+    /// `GET`
     Get,
+    /// `HEAD`
     Head,
+    /// `POST`
     Post,
+    /// `PUT`
     Put,
+    /// `DELETE`
     Delete,
+    /// `CONNECT`
     Connect,
+    /// `OPTIONS`
     Options,
+    /// `TRACE`
     Trace,
+    /// `PATCH`
     Patch,
 }
 

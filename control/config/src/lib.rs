@@ -10,6 +10,11 @@
 //! "shop-v3"`). [`parse`] does both. [`Config::raw`] keeps the document for [`to_yaml`] /
 //! [`to_json`].
 //!
+//! Cost: a JSON push of 10k routes and 100k endpoints is parsed without any per-key path
+//! tracking (the path of a parse error is found by a second pass over the failed document) and
+//! without an allocation per endpoint address (see [`raw::Parsed`]); validation builds each
+//! name → index map once. `tests/scale.rs` prints the timings.
+//!
 //! Nothing here does I/O: reading files and certificates is the agent's job.
 #![forbid(unsafe_code)]
 
@@ -33,12 +38,16 @@ pub use model::{
 pub use names::{HeaderName, Hostname, MAX_NAME_LEN, Name, NameError};
 pub use parse::{is_json, parse_raw};
 pub use raw::RawConfig;
-pub use validate::{MAX_WEIGHT, validate};
+pub use validate::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRY_BUDGET_PERCENT, DEFAULT_TCP_IDLE, DEFAULT_UDP_IDLE,
+    MAX_RETRY_ATTEMPTS, MAX_WEIGHT, REDIRECT_CODES, validate,
+};
 
 /// Parses a YAML or JSON document and validates it.
 ///
 /// A syntax, type or unknown-field error yields exactly one error; otherwise every validation
-/// error is returned, in document order.
+/// error is returned (name checks of every kind first, then listeners, routes, clusters and L4
+/// services, each in document order).
 pub fn parse(text: &str) -> Result<Config, Vec<FieldError>> {
     parse_raw(text).map_err(|e| vec![e]).and_then(validate)
 }

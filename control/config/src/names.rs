@@ -204,7 +204,17 @@ mod tests {
         for ok in ["shop.example", "*.shop.example", "localhost", "a-1.b"] {
             assert!(Hostname::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a..b", "*", "a.*.b", "*a.b", "x.*", "Shop.example", "-a.b", "a_b.c"] {
+        for bad in [
+            "",
+            "a..b",
+            "*",
+            "a.*.b",
+            "*a.b",
+            "x.*",
+            "Shop.example",
+            "-a.b",
+            "a_b.c",
+        ] {
             assert!(Hostname::new(bad).is_err(), "{bad}");
         }
         assert!(Hostname::new_exact("*.a.b").is_err());
@@ -213,7 +223,10 @@ mod tests {
 
     #[test]
     fn header_names() {
-        assert_eq!(HeaderName::new("X-Canary").map(|h| h.0), Ok("x-canary".to_owned()));
+        assert_eq!(
+            HeaderName::new("X-Canary").map(|h| h.0),
+            Ok("x-canary".to_owned())
+        );
         for bad in ["", "x a", "x:a", "é", "a\n"] {
             assert!(HeaderName::new(bad).is_err(), "{bad:?}");
         }

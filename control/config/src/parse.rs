@@ -14,7 +14,9 @@ use crate::raw::RawConfig;
 
 /// Whether `text` is to be read as JSON (first non-whitespace character is `{`).
 pub fn is_json(text: &str) -> bool {
-    text.trim_start_matches('\u{feff}').trim_start().starts_with('{')
+    text.trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{')
 }
 
 /// Parses a document into the raw model, without validating it.
@@ -32,8 +34,9 @@ fn parse_json(text: &str) -> Result<RawConfig, FieldError> {
     }
     let mut track = Track::new();
     let mut de = serde_json::Deserializer::from_str(text);
-    let result = RawConfig::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
-        .and_then(|raw| de.end().map(|()| raw));
+    let result =
+        RawConfig::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
+            .and_then(|raw| de.end().map(|()| raw));
     match result {
         Ok(raw) => Ok(raw),
         Err(e) => Err(located(track, e.to_string())),
@@ -60,9 +63,10 @@ fn parse_yaml(text: &str) -> Result<RawConfig, FieldError> {
         return Ok(raw);
     }
     let mut track = Track::new();
-    let result = serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(), |de| {
-        RawConfig::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
-    });
+    let result =
+        serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(), |de| {
+            RawConfig::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
+        });
     match result {
         Ok(raw) => Ok(raw),
         Err(e) => {

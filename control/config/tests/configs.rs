@@ -32,8 +32,10 @@ fn every_shipped_config_validates() {
             panic!("{} does not validate:\n{}", file.display(), errs.join("\n"))
         });
         let raw = config.raw();
-        let from_yaml = strait_config::parse(&strait_config::to_yaml(raw)).expect("YAML round trip");
-        let from_json = strait_config::parse(&strait_config::to_json(raw)).expect("JSON round trip");
+        let from_yaml =
+            strait_config::parse(&strait_config::to_yaml(raw)).expect("YAML round trip");
+        let from_json =
+            strait_config::parse(&strait_config::to_json(raw)).expect("JSON round trip");
         assert_eq!(from_yaml, config, "{}: YAML round trip", file.display());
         assert_eq!(from_json, config, "{}: JSON round trip", file.display());
     }
@@ -45,7 +47,11 @@ fn demo_has_the_documented_shape() {
     let config = strait_config::parse(&text).expect("valid");
     assert_eq!(config.listeners[0].addr.to_string(), "127.0.0.1:8080");
 
-    let web = config.http_routes.iter().find(|r| r.name == *"web").expect("route web");
+    let web = config
+        .http_routes
+        .iter()
+        .find(|r| r.name == *"web")
+        .expect("route web");
     let strait_config::RuleAction::Forward(backends) = &web.rules[0].action else {
         panic!("web forwards")
     };
@@ -61,16 +67,26 @@ fn demo_has_the_documented_shape() {
     assert_eq!(endpoint("web-a"), "127.0.0.1:9101");
     assert_eq!(endpoint("web-b"), "127.0.0.1:9102");
 
-    let health = config.http_routes.iter().find(|r| r.name == *"healthz").expect("healthz");
+    let health = config
+        .http_routes
+        .iter()
+        .find(|r| r.name == *"healthz")
+        .expect("healthz");
     assert!(matches!(
         &health.rules[0].action,
         strait_config::RuleAction::DirectResponse(d) if d.status == 200
     ));
 
     let vip = &config.l4_services[0];
-    assert_eq!((vip.name.as_str(), vip.vip.to_string(), vip.port), ("web-vip", "198.18.0.10".to_owned(), 80));
-    let backends: Vec<(String, u16, u32)> =
-        vip.backends.iter().map(|b| (b.addr.to_string(), b.port, b.weight)).collect();
+    assert_eq!(
+        (vip.name.as_str(), vip.vip.to_string(), vip.port),
+        ("web-vip", "198.18.0.10".to_owned(), 80)
+    );
+    let backends: Vec<(String, u16, u32)> = vip
+        .backends
+        .iter()
+        .map(|b| (b.addr.to_string(), b.port, b.weight))
+        .collect();
     assert_eq!(
         backends,
         [

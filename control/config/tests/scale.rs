@@ -6,17 +6,17 @@
 
 use std::time::{Duration, Instant};
 
-use strait_config::raw::{
-    Parsed,     RawBackendRef, RawCluster, RawEndpoint, RawHttpRoute, RawListener, RawMatch, RawPathMatch,
-    RawRule, RawValueMatch,
-};
 use strait_config::kinds::{ListenerProtocol, PathMatchType};
+use strait_config::raw::{
+    Parsed, RawBackendRef, RawCluster, RawEndpoint, RawHttpRoute, RawListener, RawMatch,
+    RawPathMatch, RawRule, RawValueMatch,
+};
 use strait_config::{RawConfig, parse, parse_raw, to_json, to_yaml, validate};
 
 const ROUTES: usize = 10_000;
 const ENDPOINTS_PER_CLUSTER: usize = 10;
 
-pub fn big_config(routes: usize) -> RawConfig {
+fn big_config(routes: usize) -> RawConfig {
     let listener = RawListener {
         name: "web".into(),
         address: Parsed::new("127.0.0.1"),
@@ -61,8 +61,14 @@ pub fn big_config(routes: usize) -> RawConfig {
                     ..RawMatch::default()
                 }],
                 backend_refs: vec![
-                    RawBackendRef { name: format!("svc-{i}"), weight: Some(90) },
-                    RawBackendRef { name: format!("svc-{}", (i + 1) % routes), weight: Some(10) },
+                    RawBackendRef {
+                        name: format!("svc-{i}"),
+                        weight: Some(90),
+                    },
+                    RawBackendRef {
+                        name: format!("svc-{}", (i + 1) % routes),
+                        weight: Some(10),
+                    },
                 ],
                 ..RawRule::default()
             }],
@@ -113,13 +119,27 @@ fn ten_thousand_routes_hundred_thousand_endpoints() {
     let (_, pretty_total) = best_of(runs, || parse(&pretty).expect("valid JSON"));
     let (raw_again, json_parse) = best_of(runs, || parse_raw(&json).expect("parses"));
     let mut copies: Vec<RawConfig> = (0..runs).map(|_| raw_again.clone()).collect();
-    let (_, json_validate) = best_of(runs, || validate(copies.pop().expect("one per run")).expect("valid"));
+    let (_, json_validate) = best_of(runs, || {
+        validate(copies.pop().expect("one per run")).expect("valid")
+    });
     let (config, yaml_total) = best_of(1, || parse(&yaml).expect("valid YAML"));
     check(&config, routes);
 
     let mb = |s: &str| s.len() as f64 / 1e6;
-    println!("[{mode}] {routes} routes, {} endpoints, best of {runs}:", routes * ENDPOINTS_PER_CLUSTER);
-    println!("  JSON compact {:.1} MB: parse+validate {json_total:.2?} (parse {json_parse:.2?}, validate {json_validate:.2?})", mb(&json));
-    println!("  JSON pretty  {:.1} MB: parse+validate {pretty_total:.2?}", mb(&pretty));
-    println!("  YAML         {:.1} MB: parse+validate {yaml_total:.2?}", mb(&yaml));
+    println!(
+        "[{mode}] {routes} routes, {} endpoints, best of {runs}:",
+        routes * ENDPOINTS_PER_CLUSTER
+    );
+    println!(
+        "  JSON compact {:.1} MB: parse+validate {json_total:.2?} (parse {json_parse:.2?}, validate {json_validate:.2?})",
+        mb(&json)
+    );
+    println!(
+        "  JSON pretty  {:.1} MB: parse+validate {pretty_total:.2?}",
+        mb(&pretty)
+    );
+    println!(
+        "  YAML         {:.1} MB: parse+validate {yaml_total:.2?}",
+        mb(&yaml)
+    );
 }

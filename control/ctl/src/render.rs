@@ -40,12 +40,7 @@ pub(crate) fn status_table(s: &StatusResponse) -> String {
         writeln!(out, "rejected:   {}", s.last_rejection).unwrap();
     }
     if !s.workers.is_empty() {
-        writeln!(
-            out,
-            "{:<8}{:<6}{:<12}{:<10}{}",
-            "WORKER", "CORE", "GENERATION", "STATE", "HEARTBEAT"
-        )
-        .unwrap();
+        out.push_str("WORKER  CORE  GENERATION  STATE     HEARTBEAT\n");
         for w in &s.workers {
             writeln!(
                 out,

@@ -9,6 +9,8 @@ use crate::v1::control_client::ControlClient;
 
 /// The largest message a client sends or takes (configs of 100k endpoints are a few MiB).
 pub const MAX_MESSAGE: usize = 256 << 20;
+/// HTTP/2 flow-control window: a config of a few MiB crosses without waiting on window updates.
+const WINDOW: u32 = 16 << 20;
 
 /// Connects to the agent at `unix:/PATH`, `/PATH` or `tcp:ADDR:PORT`.
 ///
@@ -17,6 +19,8 @@ pub async fn connect(agent: &str) -> Result<ControlClient<Channel>, String> {
     let channel = if let Some(addr) = agent.strip_prefix("tcp:") {
         Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|e| format!("invalid agent address {agent:?}: {e}"))?
+            .initial_stream_window_size(WINDOW)
+            .initial_connection_window_size(WINDOW)
             .connect()
             .await
     } else {
@@ -27,6 +31,8 @@ pub async fn connect(agent: &str) -> Result<ControlClient<Channel>, String> {
             ));
         }
         Endpoint::from_static("http://strait-agent")
+            .initial_stream_window_size(WINDOW)
+            .initial_connection_window_size(WINDOW)
             .connect_with_connector(tower::service_fn(move |_: Uri| {
                 let path = path.clone();
                 async move {

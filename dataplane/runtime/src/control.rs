@@ -20,7 +20,7 @@ use strait_shm::{
 };
 use tracing::{error, info, warn};
 
-use crate::{DataplaneOptions, Tables, worker::Worker};
+use crate::{DataplaneOptions, Tables, keeper::Keeper, worker::Worker};
 
 /// File in the state directory holding the last good image.
 pub const IMAGE_FILE: &str = "tables.img";
@@ -66,10 +66,17 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
         source,
     })?;
     let (writer, readers) = Rcu::<Tables>::new(opts.cores.len());
+    let image_path = opts.state_dir.join(IMAGE_FILE);
+    let (keeper, keeper_thread) =
+        Keeper::start(image_path.clone()).map_err(|source| RunError::StateDir {
+            path: opts.state_dir.clone(),
+            source,
+        })?;
     let mut control = Control {
         writer,
         seq: 0,
-        image_path: opts.state_dir.join(IMAGE_FILE),
+        keeper,
+        image_path,
         link_socket: opts.link_socket.clone(),
         fds: [stats_fd, overlay_fd],
         workers: opts.cores.len() as u32,
@@ -91,14 +98,20 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
                 .map_err(|source| RunError::Spawn { index, source })?;
         }
         control.run(stop);
-        Ok(())
-    })
+        Ok::<_, RunError>(())
+    })?;
+    // The last image handed over is written before the process exits.
+    drop(control);
+    let _ = keeper_thread.join();
+    Ok(())
 }
 
 struct Control {
     writer: Writer<Tables>,
     /// RCU sequence of the current tables (0: none).
     seq: u64,
+    /// Writes installed images out as the last good file.
+    keeper: Keeper,
     image_path: PathBuf,
     link_socket: PathBuf,
     /// Stats region and health overlay, passed to every agent session.
@@ -226,12 +239,8 @@ impl Control {
         )?;
         info!(generation, switch_us, "every worker runs the generation");
         self.writer.reclaim();
-        if let Some(Err(e)) = self
-            .writer
-            .current()
-            .map(|t| strait_shm::write_atomic(&self.image_path, t.bytes()))
-        {
-            warn!(path = %self.image_path.display(), error = %e, "could not keep the image as last good");
+        if let Some(current) = self.writer.current() {
+            self.keeper.keep(current.shared());
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 
 mod control;
 mod cores;
+mod keeper;
 pub mod options;
 mod tables;
 mod worker;

@@ -3,7 +3,7 @@
 //! An image is validated once, here, before any worker can see it; after that workers only
 //! read it through [`strait_table::Image`]'s accessors, which cannot fail.
 
-use std::{os::fd::OwnedFd, path::Path};
+use std::{os::fd::OwnedFd, path::Path, sync::Arc};
 
 use strait_shm::MappedImage;
 use strait_table::{Image, ImageError};
@@ -11,7 +11,8 @@ use strait_table::{Image, ImageError};
 /// A validated generation, shared read-only by every worker.
 #[derive(Debug)]
 pub struct Tables {
-    image: Image<MappedImage>,
+    // Shared with the keeper thread, which writes it out as the last good image.
+    image: Arc<Image<MappedImage>>,
 }
 
 /// Why an image was refused.
@@ -44,7 +45,7 @@ impl Tables {
     /// Maps and validates an image the agent sent.
     pub fn from_fd(fd: OwnedFd, generation: u64, len: u64) -> Result<Self, TableError> {
         let tables = Tables {
-            image: Image::parse(MappedImage::from_fd(fd)?)?,
+            image: Arc::new(Image::parse(MappedImage::from_fd(fd)?)?),
         };
         if tables.generation() != generation || tables.len() != len {
             return Err(TableError::Mismatch {
@@ -60,7 +61,7 @@ impl Tables {
     /// Loads and validates the image kept in a file.
     pub fn from_file(path: &Path) -> Result<Self, TableError> {
         Ok(Tables {
-            image: Image::parse(MappedImage::from_file(path)?)?,
+            image: Arc::new(Image::parse(MappedImage::from_file(path)?)?),
         })
     }
 
@@ -81,5 +82,10 @@ impl Tables {
     /// The validated image.
     pub fn image(&self) -> &Image<MappedImage> {
         &self.image
+    }
+
+    /// Another handle on the image, for the keeper thread.
+    pub(crate) fn shared(&self) -> Arc<Image<MappedImage>> {
+        self.image.clone()
     }
 }

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use strait_e2e::{Node, test_cores};
-use strait_perf::{quantile, result_line, synth};
+use strait_perf::{quantile, result_line, stages, synth};
 use strait_proto::v1::ApplyRequest;
 
 const WARMUP: u32 = 3;
@@ -23,6 +23,16 @@ struct Sizes {
 }
 
 fn main() {
+    let text = synth::config(10_000, 100_000, 0);
+    let stages = stages::breakdown(&text, 5);
+    let line: Vec<String> = stages
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.2} ms"))
+        .collect();
+    println!(
+        "10k/100k in-process stages (median of 5): {}",
+        line.join(", ")
+    );
     let (cores, workers) = test_cores();
     let mut node = Node::new();
     node.start_agent();

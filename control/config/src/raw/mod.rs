@@ -12,12 +12,12 @@ mod backend;
 mod http;
 mod parsed;
 
-pub use parsed::Parsed;
 pub use backend::{RawCluster, RawEndpoint, RawHashOn, RawL4Backend, RawL4Service, RawUpstreamTls};
 pub use http::{
     RawDirectResponse, RawFilter, RawHeader, RawHeaderModifier, RawHttpRoute, RawMatch,
     RawPathMatch, RawRedirect, RawRetry, RawRule, RawTimeouts, RawValueMatch,
 };
+pub use parsed::{FromText, Parsed};
 
 use std::net::IpAddr;
 

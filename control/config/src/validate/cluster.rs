@@ -36,14 +36,11 @@ fn cluster(errs: &mut Errors, at: &Loc<'_>, c: &RawCluster) -> Option<Cluster> {
     let hash_on = match (&c.hash_on, lb_policy.is_hashing()) {
         (Some(h), true) => hash_on(errs, &hash_at, h),
         (None, false) => None,
-        (None, true) => {
-            errs.at(&hash_at, format!("required for lbPolicy {lb_policy:?}"));
-            None
-        }
-        (Some(_), false) => {
-            errs.at(&hash_at, format!("only allowed with lbPolicy RingHash or Maglev, not {lb_policy:?}"));
-            None
-        }
+        (None, true) => errs.fail(&hash_at, format!("required for lbPolicy {lb_policy:?}")),
+        (Some(_), false) => errs.fail(
+            &hash_at,
+            format!("only allowed with lbPolicy RingHash or Maglev, not {lb_policy:?}"),
+        ),
     };
     let connect_timeout = duration_or(
         errs,
@@ -51,7 +48,10 @@ fn cluster(errs: &mut Errors, at: &Loc<'_>, c: &RawCluster) -> Option<Cluster> {
         c.connect_timeout.as_deref(),
         Some(DEFAULT_CONNECT_TIMEOUT),
     );
-    let tls = c.tls.as_ref().map(|t| upstream_tls(errs, &at.field("tls"), t));
+    let tls = c
+        .tls
+        .as_ref()
+        .map(|t| upstream_tls(errs, &at.field("tls"), t));
 
     let eps_at = at.field("endpoints");
     if c.endpoints.is_empty() {
@@ -92,22 +92,20 @@ fn hash_on(errs: &mut Errors, at: &Loc<'_>, h: &RawHashOn) -> Option<HashOn> {
             Some(HashOn::Cookie(cookie.clone()))
         }
         (None, None, Some(true)) => Some(HashOn::SourceIp),
-        (None, None, Some(false)) => {
-            errs.at(&at.field("sourceIp"), "must be true when set");
-            None
-        }
-        _ => {
-            errs.at(at, "set exactly one of header, cookie or sourceIp");
-            None
-        }
+        (None, None, Some(false)) => errs.fail(&at.field("sourceIp"), "must be true when set"),
+        _ => errs.fail(at, "set exactly one of header, cookie or sourceIp"),
     }
 }
 
 fn upstream_tls(errs: &mut Errors, at: &Loc<'_>, t: &RawUpstreamTls) -> UpstreamTls {
-    let sni = t
-        .sni
+    let sni = t.sni.as_deref().and_then(|s| {
+        Hostname::new_exact(s)
+            .map_err(|e| errs.at(&at.field("sni"), e))
+            .ok()
+    });
+    let ca_file = t
+        .ca_file
         .as_deref()
-        .and_then(|s| Hostname::new_exact(s).map_err(|e| errs.at(&at.field("sni"), e)).ok());
-    let ca_file = t.ca_file.as_deref().map(|f| file(errs, &at.field("caFile"), f));
+        .map(|f| file(errs, &at.field("caFile"), f));
     UpstreamTls { sni, ca_file }
 }

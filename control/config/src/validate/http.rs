@@ -3,9 +3,7 @@
 
 use crate::error::{Errors, Loc};
 use crate::kinds::{ListenerProtocol, RetryOn, TlsMode};
-use crate::model::{
-    DirectResponse, HttpRoute, Redirect, RetryPolicy, Rule, RuleAction, Timeouts,
-};
+use crate::model::{DirectResponse, HttpRoute, Redirect, RetryPolicy, Rule, RuleAction, Timeouts};
 use crate::names::{Hostname, Name};
 use crate::raw::{RawDirectResponse, RawHttpRoute, RawRedirect, RawRetry, RawRule, RawTimeouts};
 
@@ -34,7 +32,13 @@ pub(crate) fn routes(errs: &mut Errors, refs: &Refs<'_>, raw: &[RawHttpRoute]) -
     for (i, r) in raw.iter().enumerate() {
         let at = list.index(i);
         let need = "httpRoutes need an HTTP or HTTPS listener";
-        let listeners = refs.parents(errs, &at.field("parentRefs"), &r.parent_refs, http_parent, need);
+        let listeners = refs.parents(
+            errs,
+            &at.field("parentRefs"),
+            &r.parent_refs,
+            http_parent,
+            need,
+        );
         let hostnames = hostnames(errs, &at.field("hostnames"), &r.hostnames);
         let rules_at = at.field("rules");
         if r.rules.is_empty() {
@@ -83,7 +87,10 @@ fn rule(errs: &mut Errors, refs: &Refs<'_>, at: &Loc<'_>, r: &RawRule) -> Option
         (None, Some(redirect), None) => redirect.map(RuleAction::Redirect),
         (None, None, Some(direct)) => direct.map(RuleAction::DirectResponse),
         (None, None, None) => {
-            errs.at(at, "needs one of backendRefs, a RequestRedirect filter or directResponse");
+            errs.at(
+                at,
+                "needs one of backendRefs, a RequestRedirect filter or directResponse",
+            );
             None
         }
         (f, rd, d) => {
@@ -93,7 +100,10 @@ fn rule(errs: &mut Errors, refs: &Refs<'_>, at: &Loc<'_>, r: &RawRule) -> Option
                 d.map(|_| "directResponse"),
             ];
             let present: Vec<&str> = present.into_iter().flatten().collect();
-            errs.at(at, format!("{} are exclusive; keep one", present.join(" and ")));
+            errs.at(
+                at,
+                format!("{} are exclusive; keep one", present.join(" and ")),
+            );
             None
         }
     };
@@ -102,7 +112,10 @@ fn rule(errs: &mut Errors, refs: &Refs<'_>, at: &Loc<'_>, r: &RawRule) -> Option
         .as_ref()
         .map(|t| timeouts(errs, &at.field("timeouts"), t))
         .unwrap_or_default();
-    let retry = r.retry.as_ref().map(|rt| retry(errs, &at.field("retry"), rt));
+    let retry = r
+        .retry
+        .as_ref()
+        .map(|rt| retry(errs, &at.field("retry"), rt));
     if retry.is_some() && r.backend_refs.is_empty() {
         errs.at(&at.field("retry"), "only applies to rules with backendRefs");
     }
@@ -127,7 +140,9 @@ fn redirect_of(errs: &mut Errors, at: &Loc<'_>, r: &RawRedirect) -> Option<Redir
         .and_then(|p| path_value(errs, &at.field("path"), p).map(str::to_owned));
     let port = r.port.and_then(|p| port(errs, &at.field("port"), p));
     let code = r.status_code.unwrap_or(302);
-    let status = u16::try_from(code).ok().filter(|c| REDIRECT_CODES.contains(c));
+    let status = u16::try_from(code)
+        .ok()
+        .filter(|c| REDIRECT_CODES.contains(c));
     if status.is_none() {
         let reason = format!("status code {code} is not a redirect (301, 302, 303, 307 or 308)");
         errs.at(&at.field("statusCode"), reason);
@@ -142,9 +157,14 @@ fn redirect_of(errs: &mut Errors, at: &Loc<'_>, r: &RawRedirect) -> Option<Redir
 }
 
 fn direct(errs: &mut Errors, at: &Loc<'_>, d: &RawDirectResponse) -> Option<DirectResponse> {
-    let status = u16::try_from(d.status).ok().filter(|s| (200..=599).contains(s));
+    let status = u16::try_from(d.status)
+        .ok()
+        .filter(|s| (200..=599).contains(s));
     if status.is_none() {
-        errs.at(&at.field("status"), format!("status {} out of range 200..=599", d.status));
+        errs.at(
+            &at.field("status"),
+            format!("status {} out of range 200..=599", d.status),
+        );
     }
     Some(DirectResponse {
         status: status?,
@@ -169,11 +189,18 @@ fn timeouts(errs: &mut Errors, at: &Loc<'_>, t: &RawTimeouts) -> Timeouts {
 
 fn retry(errs: &mut Errors, at: &Loc<'_>, r: &RawRetry) -> RetryPolicy {
     if r.attempts > MAX_RETRY_ATTEMPTS {
-        let reason = format!("attempts {} out of range 0..={MAX_RETRY_ATTEMPTS}", r.attempts);
+        let reason = format!(
+            "attempts {} out of range 0..={MAX_RETRY_ATTEMPTS}",
+            r.attempts
+        );
         errs.at(&at.field("attempts"), reason);
     }
-    let per_try_timeout =
-        duration_or(errs, &at.field("perTryTimeout"), r.per_try_timeout.as_deref(), None);
+    let per_try_timeout = duration_or(
+        errs,
+        &at.field("perTryTimeout"),
+        r.per_try_timeout.as_deref(),
+        None,
+    );
     let budget_percent = r.budget_percent.unwrap_or(DEFAULT_RETRY_BUDGET_PERCENT);
     if budget_percent > 100 {
         let reason = format!("budgetPercent {budget_percent} out of range 0..=100");

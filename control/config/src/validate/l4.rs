@@ -5,14 +5,14 @@
 //! destination port, so in the other modes a backend's port must be the service port.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::duration::Duration;
 use crate::error::{Errors, Loc};
 use crate::kinds::{ForwardMode, L4Protocol};
 use crate::model::{L4Backend, L4Service};
 use crate::names::Name;
-use crate::raw::RawL4Service;
+use crate::raw::{RawL4Backend, RawL4Service};
 
 use super::{duration_or, ip, port, require_nonzero, weight};
 
@@ -28,6 +28,13 @@ pub const DEFAULT_UDP_IDLE: Duration = match Duration::from_millis(30_000) {
     None => unreachable!(),
 };
 
+/// The service fields a backend is checked against.
+struct Service {
+    vip: Option<IpAddr>,
+    port: Option<u16>,
+    mode: ForwardMode,
+}
+
 /// Validates every L4 service.
 pub(crate) fn services(errs: &mut Errors, raw: &[RawL4Service]) -> Vec<L4Service> {
     let root = Loc::Root;
@@ -36,11 +43,13 @@ pub(crate) fn services(errs: &mut Errors, raw: &[RawL4Service]) -> Vec<L4Service
     let mut out = Vec::with_capacity(raw.len());
     for (i, s) in raw.iter().enumerate() {
         let at = list.index(i);
-        let vip = ip(errs, &at.field("vip"), &s.vip);
-        let svc_port = port(errs, &at.field("port"), s.port);
+        let svc = Service {
+            vip: ip(errs, &at.field("vip"), &s.vip),
+            port: port(errs, &at.field("port"), s.port),
+            mode: s.mode.unwrap_or_default(),
+        };
         let protocol = s.protocol.unwrap_or_default();
-        let mode = s.mode.unwrap_or_default();
-        if let (Some(vip), Some(p)) = (vip, svc_port)
+        if let (Some(vip), Some(p)) = (svc.vip, svc.port)
             && let Some(first) = seen.insert((vip, p, protocol), i)
         {
             seen.insert((vip, p, protocol), first);
@@ -48,7 +57,7 @@ pub(crate) fn services(errs: &mut Errors, raw: &[RawL4Service]) -> Vec<L4Service
                 L4Protocol::Tcp => "TCP",
                 L4Protocol::Udp => "UDP",
             };
-            let addr = std::net::SocketAddr::new(vip, p);
+            let addr = SocketAddr::new(vip, p);
             let reason = format!("{proto} {addr} already used by l4Services[{first}]");
             errs.at(&at.field("vip"), reason);
         }
@@ -56,12 +65,8 @@ pub(crate) fn services(errs: &mut Errors, raw: &[RawL4Service]) -> Vec<L4Service
             L4Protocol::Tcp => DEFAULT_TCP_IDLE,
             L4Protocol::Udp => DEFAULT_UDP_IDLE,
         };
-        let idle_timeout = duration_or(
-            errs,
-            &at.field("idleTimeout"),
-            s.idle_timeout.as_deref(),
-            Some(default_idle),
-        );
+        let idle = s.idle_timeout.as_deref();
+        let idle_timeout = duration_or(errs, &at.field("idleTimeout"), idle, Some(default_idle));
 
         let list_at = at.field("backends");
         if s.backends.is_empty() {
@@ -69,62 +74,68 @@ pub(crate) fn services(errs: &mut Errors, raw: &[RawL4Service]) -> Vec<L4Service
         }
         let mut backends = Vec::with_capacity(s.backends.len());
         for (j, b) in s.backends.iter().enumerate() {
-            let here = list_at.index(j);
-            let weight = weight(errs, &here, b.weight);
-            let addr = ip(errs, &here.field("address"), &b.address);
-            let port = match b.port {
-                None => svc_port,
-                Some(p) => port(errs, &here.field("port"), p),
-            };
-            if let (Some(p), Some(sp)) = (port, svc_port)
-                && p != sp
-                && !mode.translates()
-            {
-                let reason = format!(
-                    "must equal the service port {sp} in {} mode (only FullNat translates ports)",
-                    mode_name(mode)
-                );
-                errs.at(&here.field("port"), reason);
-            }
-            if let (Some(a), Some(v)) = (addr, vip)
-                && a.is_ipv4() != v.is_ipv4()
-                && matches!(mode, ForwardMode::FullNat | ForwardMode::Dsr)
-            {
-                let reason = format!(
-                    "{} backend {a} for {} VIP {v} in {} mode (only IPIP/GUE cross families)",
-                    family(a),
-                    family(v),
-                    mode_name(mode)
-                );
-                errs.at(&here.field("address"), reason);
-            }
-            let mac = b.mac.as_deref().and_then(|m| {
-                parse_mac(m)
-                    .ok_or_else(|| errs.at(&here.field("mac"), format!("invalid MAC address {m:?}")))
-                    .ok()
-            });
-            if let (Some(addr), Some(port)) = (addr, port) {
-                backends.push(L4Backend { addr, port, weight, mac });
-            }
+            backends.extend(backend(errs, &list_at.index(j), &svc, b));
         }
         let weights = s.backends.iter().map(|b| b.weight.unwrap_or(1));
         require_nonzero(errs, &list_at, weights, "backend");
 
         if let (Ok(name), Some(vip), Some(port), Some(idle_timeout)) =
-            (Name::new(&s.name), vip, svc_port, idle_timeout)
+            (Name::new(&s.name), svc.vip, svc.port, idle_timeout)
         {
             out.push(L4Service {
                 name,
                 vip,
                 port,
                 protocol,
-                mode,
+                mode: svc.mode,
                 idle_timeout,
                 backends,
             });
         }
     }
     out
+}
+
+fn backend(errs: &mut Errors, at: &Loc<'_>, svc: &Service, b: &RawL4Backend) -> Option<L4Backend> {
+    let weight = weight(errs, at, b.weight);
+    let addr = ip(errs, &at.field("address"), &b.address);
+    let port = match b.port {
+        None => svc.port,
+        Some(p) => port(errs, &at.field("port"), p),
+    };
+    let mode = mode_name(svc.mode);
+    if let (Some(p), Some(sp)) = (port, svc.port)
+        && p != sp
+        && !svc.mode.translates()
+    {
+        let reason = format!(
+            "must equal the service port {sp} in {mode} mode (only FullNat translates ports)"
+        );
+        errs.at(&at.field("port"), reason);
+    }
+    if let (Some(a), Some(v)) = (addr, svc.vip)
+        && a.is_ipv4() != v.is_ipv4()
+        && matches!(svc.mode, ForwardMode::FullNat | ForwardMode::Dsr)
+    {
+        let (fa, fv) = (family(a), family(v));
+        let reason = format!(
+            "{fa} backend {a} for {fv} VIP {v} in {mode} mode (only IPIP/GUE cross families)"
+        );
+        errs.at(&at.field("address"), reason);
+    }
+    let mac = match b.mac.as_deref().map(|m| (m, parse_mac(m))) {
+        None => None,
+        Some((_, Some(mac))) => Some(mac),
+        Some((m, None)) => {
+            return errs.fail(&at.field("mac"), format!("invalid MAC address {m:?}"));
+        }
+    };
+    Some(L4Backend {
+        addr: addr?,
+        port: port?,
+        weight,
+        mac,
+    })
 }
 
 fn family(a: IpAddr) -> &'static str {
@@ -141,7 +152,7 @@ fn mode_name(m: ForwardMode) -> &'static str {
 }
 
 /// Parses `aa:bb:cc:dd:ee:ff` (hex, either case).
-pub(crate) fn parse_mac(s: &str) -> Option<[u8; 6]> {
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
     let mut mac = [0u8; 6];
     let mut parts = s.split(':');
     for byte in &mut mac {
@@ -152,4 +163,24 @@ pub(crate) fn parse_mac(s: &str) -> Option<[u8; 6]> {
         *byte = u8::from_str_radix(part, 16).ok()?;
     }
     parts.next().is_none().then_some(mac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_mac;
+
+    #[test]
+    fn mac_addresses() {
+        assert_eq!(parse_mac("02:00:0a:FF:01:02"), Some([2, 0, 10, 255, 1, 2]));
+        for bad in [
+            "",
+            "02:00:00:00:01",
+            "02:00:00:00:01:02:03",
+            "2:00:00:00:01:02",
+            "+2:00:00:00:01:02",
+            "02-00-00-00-01-02",
+        ] {
+            assert_eq!(parse_mac(bad), None, "{bad}");
+        }
+    }
 }

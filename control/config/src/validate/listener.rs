@@ -31,14 +31,25 @@ pub(crate) fn listeners(
             binds.claim(errs, &at, i, raw, addr);
         }
         let Some(protocol) = l.protocol else {
-            errs.at(&at.field("protocol"), "must be set to HTTP, HTTPS, TLS or TCP");
+            errs.at(
+                &at.field("protocol"),
+                "must be set to HTTP, HTTPS, TLS or TCP",
+            );
             kinds.push(None);
             continue;
         };
         let tls = tls(errs, &at, protocol, l.tls.as_ref());
-        kinds.push(Some((protocol, tls.as_ref().map_or(TlsMode::Passthrough, |t| t.mode))));
+        kinds.push(Some((
+            protocol,
+            tls.as_ref().map_or(TlsMode::Passthrough, |t| t.mode),
+        )));
         if let (Ok(name), Some(addr)) = (Name::new(&l.name), addr) {
-            out.push(Listener { name, addr, protocol, tls });
+            out.push(Listener {
+                name,
+                addr,
+                protocol,
+                tls,
+            });
         }
     }
     (out, kinds)
@@ -82,7 +93,10 @@ fn tls(
             errs.at(&certs_at, "must be empty in Passthrough mode");
         }
         TlsMode::Terminate if raw.certificates.is_empty() => {
-            errs.at(&certs_at, "at least one certificate is required to terminate TLS");
+            errs.at(
+                &certs_at,
+                "at least one certificate is required to terminate TLS",
+            );
         }
         _ => {}
     }
@@ -109,9 +123,8 @@ fn tls(
                 Err(e) => errs.at(&names_at.index(k), e),
                 Ok(h) => {
                     if let Some(first) = seen.insert(name.as_str(), j) {
-                        let reason = format!(
-                            "server name {name:?} already served by certificates[{first}]"
-                        );
+                        let reason =
+                            format!("server name {name:?} already served by certificates[{first}]");
                         errs.at(&names_at.index(k), reason);
                     }
                     server_names.push(h);

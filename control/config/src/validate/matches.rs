@@ -20,10 +20,12 @@ pub(crate) fn route_match(errs: &mut Errors, at: &Loc<'_>, m: &RawMatch) -> Opti
             let here = at.field("path");
             let here = here.field("value");
             match p.kind.unwrap_or_default() {
-                PathMatchType::Exact => path_value(errs, &here, &p.value)
-                    .map(|v| PathMatch::Exact(v.to_owned())),
-                PathMatchType::PathPrefix => path_value(errs, &here, &p.value)
-                    .map(|v| PathMatch::Prefix(v.to_owned())),
+                PathMatchType::Exact => {
+                    path_value(errs, &here, &p.value).map(|v| PathMatch::Exact(v.to_owned()))
+                }
+                PathMatchType::PathPrefix => {
+                    path_value(errs, &here, &p.value).map(|v| PathMatch::Prefix(v.to_owned()))
+                }
                 PathMatchType::RegularExpression => {
                     regex(errs, &here, &p.value).map(PathMatch::Regex)
                 }
@@ -65,7 +67,10 @@ pub(crate) fn path_value<'v>(errs: &mut Errors, at: &Loc<'_>, v: &'v str) -> Opt
         errs.at(at, format!("path {v:?} must start with '/'"));
         None
     } else if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        errs.at(at, format!("path {v:?} must not contain whitespace or control characters"));
+        errs.at(
+            at,
+            format!("path {v:?} must not contain whitespace or control characters"),
+        );
         None
     } else {
         Some(v)
@@ -78,13 +83,9 @@ fn string_match(errs: &mut Errors, at: &Loc<'_>, m: &RawValueMatch) -> Option<St
     match (kind, m.value.as_deref()) {
         (ValueMatchType::Present, None) => Some(StringMatch::Present),
         (ValueMatchType::Present, Some(_)) => {
-            errs.at(&value_at, "must be absent for type Present");
-            None
+            errs.fail(&value_at, "must be absent for type Present")
         }
-        (_, None) => {
-            errs.at(&value_at, format!("required for type {kind:?}"));
-            None
-        }
+        (_, None) => errs.fail(&value_at, format!("required for type {kind:?}")),
         (ValueMatchType::Exact, Some(v)) => Some(StringMatch::Exact(v.to_owned())),
         (ValueMatchType::Prefix, Some(v)) => Some(StringMatch::Prefix(v.to_owned())),
         (ValueMatchType::RegularExpression, Some(v)) => {
@@ -107,6 +108,13 @@ fn regex(errs: &mut Errors, at: &Loc<'_>, source: &str) -> Option<RouteRegex> {
     }
 }
 
+/// The settings field of each filter type, in `FilterType` order.
+const FILTER_FIELDS: [&str; 3] = [
+    "requestHeaderModifier",
+    "responseHeaderModifier",
+    "requestRedirect",
+];
+
 /// Checks the filters of a rule; returns the header modifiers and the redirect, if any, with
 /// its index (for error paths).
 pub(crate) fn filters<'r>(
@@ -120,40 +128,49 @@ pub(crate) fn filters<'r>(
     for (k, f) in raw.iter().enumerate() {
         let here = at.index(k);
         let Some(kind) = f.kind else {
-            let reason = "must be set to RequestHeaderModifier, ResponseHeaderModifier or RequestRedirect";
+            let reason =
+                "must be set to RequestHeaderModifier, ResponseHeaderModifier or RequestRedirect";
             errs.at(&here.field("type"), reason);
             continue;
         };
-        let slot = kind as usize;
-        if let Some(prev) = first[slot] {
-            errs.at(&here.field("type"), format!("duplicate {kind:?} filter (first at filters[{prev}])"));
+        // Index of the filter's own settings field in FILTER_FIELDS.
+        let own = match kind {
+            FilterType::RequestHeaderModifier => 0,
+            FilterType::ResponseHeaderModifier => 1,
+            FilterType::RequestRedirect => 2,
+        };
+        if let Some(prev) = first[own] {
+            let reason = format!("duplicate {kind:?} filter (first at filters[{prev}])");
+            errs.at(&here.field("type"), reason);
         }
-        first[slot].get_or_insert(k);
-        let fields: [(&'static str, bool, FilterType); 3] = [
-            ("requestHeaderModifier", f.request_header_modifier.is_some(), FilterType::RequestHeaderModifier),
-            ("responseHeaderModifier", f.response_header_modifier.is_some(), FilterType::ResponseHeaderModifier),
-            ("requestRedirect", f.request_redirect.is_some(), FilterType::RequestRedirect),
+        first[own].get_or_insert(k);
+        let present = [
+            f.request_header_modifier.is_some(),
+            f.response_header_modifier.is_some(),
+            f.request_redirect.is_some(),
         ];
-        for (field, set, owner) in fields {
-            if set && owner != kind {
+        for (slot, (field, set)) in FILTER_FIELDS.into_iter().zip(present).enumerate() {
+            if set && slot != own {
                 errs.at(&here.field(field), format!("not allowed for type {kind:?}"));
-            } else if !set && owner == kind {
+            } else if !set && slot == own {
                 errs.at(&here.field(field), format!("required for type {kind:?}"));
             }
         }
-        match (kind, f) {
-            (FilterType::RequestHeaderModifier, RawFilter { request_header_modifier: Some(m), .. }) => {
-                let m = modifier(errs, &here.field("requestHeaderModifier"), m);
-                out.push(Filter::RequestHeaderModifier(m));
+        let field = here.field(FILTER_FIELDS[own]);
+        match kind {
+            FilterType::RequestHeaderModifier => {
+                let m = f.request_header_modifier.as_ref();
+                out.extend(m.map(|m| Filter::RequestHeaderModifier(modifier(errs, &field, m))));
             }
-            (FilterType::ResponseHeaderModifier, RawFilter { response_header_modifier: Some(m), .. }) => {
-                let m = modifier(errs, &here.field("responseHeaderModifier"), m);
-                out.push(Filter::ResponseHeaderModifier(m));
+            FilterType::ResponseHeaderModifier => {
+                let m = f.response_header_modifier.as_ref();
+                out.extend(m.map(|m| Filter::ResponseHeaderModifier(modifier(errs, &field, m))));
             }
-            (FilterType::RequestRedirect, RawFilter { request_redirect: Some(r), .. }) => {
-                redirect.get_or_insert((k, r));
+            FilterType::RequestRedirect => {
+                if let (None, Some(r)) = (redirect, &f.request_redirect) {
+                    redirect = Some((k, r));
+                }
             }
-            _ => {}
         }
     }
     (out, redirect)

@@ -13,6 +13,10 @@ mod listener;
 mod matches;
 mod stream;
 
+pub use cluster::DEFAULT_CONNECT_TIMEOUT;
+pub use http::{DEFAULT_RETRY_BUDGET_PERCENT, MAX_RETRY_ATTEMPTS, REDIRECT_CODES};
+pub use l4::{DEFAULT_TCP_IDLE, DEFAULT_UDP_IDLE};
+
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -29,36 +33,38 @@ pub const MAX_WEIGHT: u32 = 1_000_000;
 /// Checks `raw` and builds the typed model, or returns every mistake found.
 pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
     let mut errs = Errors::default();
-    let root = Loc::Root;
-    let mut config = {
-        let listener_names = unique_names(&mut errs, &root, "listeners", "listener", &raw.listeners, |l| &l.name);
-        let cluster_names = unique_names(&mut errs, &root, "clusters", "cluster", &raw.clusters, |c| &c.name);
-        unique_names(&mut errs, &root, "httpRoutes", "HTTP route", &raw.http_routes, |r| &r.name);
-        unique_names(&mut errs, &root, "tcpRoutes", "TCP route", &raw.tcp_routes, |r| &r.name);
-        unique_names(&mut errs, &root, "tlsRoutes", "TLS route", &raw.tls_routes, |r| &r.name);
-        unique_names(&mut errs, &root, "l4Services", "L4 service", &raw.l4_services, |s| &s.name);
-
-        let (listeners, kinds) = listener::listeners(&mut errs, &raw.listeners);
-        let refs = Refs {
-            listeners: &listener_names,
-            listener_kinds: &kinds,
-            clusters: &cluster_names,
-        };
-        Config {
-            listeners,
-            http_routes: http::routes(&mut errs, &refs, &raw.http_routes),
-            tcp_routes: stream::tcp_routes(&mut errs, &refs, &raw.tcp_routes),
-            tls_routes: stream::tls_routes(&mut errs, &refs, &raw.tls_routes),
-            clusters: cluster::clusters(&mut errs, &raw.clusters),
-            l4_services: l4::services(&mut errs, &raw.l4_services),
-            raw: RawConfig::default(),
-        }
-    };
+    let mut config = build(&mut errs, &raw);
     if !errs.is_empty() {
         return Err(errs.into_vec());
     }
     config.raw = raw;
     Ok(config)
+}
+
+/// Runs every check; the result is complete (and its indices valid) only if `errs` stays empty.
+fn build(e: &mut Errors, raw: &RawConfig) -> Config {
+    let listener_names = unique_names(e, "listeners", "listener", &raw.listeners, |l| &l.name);
+    let cluster_names = unique_names(e, "clusters", "cluster", &raw.clusters, |c| &c.name);
+    unique_names(e, "httpRoutes", "HTTP route", &raw.http_routes, |r| &r.name);
+    unique_names(e, "tcpRoutes", "TCP route", &raw.tcp_routes, |r| &r.name);
+    unique_names(e, "tlsRoutes", "TLS route", &raw.tls_routes, |r| &r.name);
+    unique_names(e, "l4Services", "L4 service", &raw.l4_services, |s| &s.name);
+
+    let (listeners, kinds) = listener::listeners(e, &raw.listeners);
+    let refs = Refs {
+        listeners: &listener_names,
+        listener_kinds: &kinds,
+        clusters: &cluster_names,
+    };
+    Config {
+        listeners,
+        http_routes: http::routes(e, &refs, &raw.http_routes),
+        tcp_routes: stream::tcp_routes(e, &refs, &raw.tcp_routes),
+        tls_routes: stream::tls_routes(e, &refs, &raw.tls_routes),
+        clusters: cluster::clusters(e, &raw.clusters),
+        l4_services: l4::services(e, &raw.l4_services),
+        raw: RawConfig::default(),
+    }
 }
 
 /// Name → index maps and listener kinds, for resolving references.
@@ -121,7 +127,12 @@ impl Refs<'_> {
                 None => errs.at(&here.field("name"), no_such("cluster", &r.name)),
             }
         }
-        require_nonzero(errs, at, refs.iter().map(|r| r.weight.unwrap_or(1)), "backend");
+        require_nonzero(
+            errs,
+            at,
+            refs.iter().map(|r| r.weight.unwrap_or(1)),
+            "backend",
+        );
         out
     }
 }
@@ -130,12 +141,12 @@ impl Refs<'_> {
 /// Invalid names are reported here; item validators then just call `Name::new(..).ok()`.
 fn unique_names<'r, T>(
     errs: &mut Errors,
-    root: &Loc<'_>,
     list: &'static str,
     kind: &str,
     items: &'r [T],
     name_of: fn(&T) -> &String,
 ) -> HashMap<&'r str, usize> {
+    let root = Loc::Root;
     let at = root.field(list);
     let mut map = HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -174,7 +185,10 @@ fn protocol_name(p: ListenerProtocol) -> &'static str {
 pub(crate) fn weight(errs: &mut Errors, at: &Loc<'_>, w: Option<u32>) -> u32 {
     let w = w.unwrap_or(1);
     if w > MAX_WEIGHT {
-        errs.at(&at.field("weight"), format!("weight {w} out of range 0..=1000000"));
+        errs.at(
+            &at.field("weight"),
+            format!("weight {w} out of range 0..=1000000"),
+        );
     }
     w
 }
@@ -195,29 +209,24 @@ pub(crate) fn require_nonzero(
 pub(crate) fn port(errs: &mut Errors, at: &Loc<'_>, p: u32) -> Option<u16> {
     match u16::try_from(p) {
         Ok(p) if p > 0 => Some(p),
-        _ => {
-            errs.at(at, format!("port {p} out of range 1..=65535"));
-            None
-        }
+        _ => errs.fail(at, format!("port {p} out of range 1..=65535")),
     }
 }
 
 /// An `ip:port` / `[v6]:port` with a non-zero port.
-pub(crate) fn socket_addr(errs: &mut Errors, at: &Loc<'_>, a: &Parsed<SocketAddr>) -> Option<SocketAddr> {
+pub(crate) fn socket_addr(
+    errs: &mut Errors,
+    at: &Loc<'_>,
+    a: &Parsed<SocketAddr>,
+) -> Option<SocketAddr> {
     match a.get() {
         Ok(a) if a.port() > 0 => Some(*a),
-        Ok(a) => {
-            errs.at(at, format!("port 0 out of range 1..=65535 in \"{a}\""));
-            None
-        }
-        Err("") => {
-            errs.at(at, "must not be empty");
-            None
-        }
-        Err(s) => {
-            errs.at(at, format!("invalid address {s:?}: expected ip:port or [ipv6]:port"));
-            None
-        }
+        Ok(a) => errs.fail(at, format!("port 0 out of range 1..=65535 in \"{a}\"")),
+        Err("") => errs.fail(at, "must not be empty"),
+        Err(s) => errs.fail(
+            at,
+            format!("invalid address {s:?}: expected ip:port or [ipv6]:port"),
+        ),
     }
 }
 
@@ -225,14 +234,8 @@ pub(crate) fn socket_addr(errs: &mut Errors, at: &Loc<'_>, a: &Parsed<SocketAddr
 pub(crate) fn ip(errs: &mut Errors, at: &Loc<'_>, a: &Parsed<IpAddr>) -> Option<IpAddr> {
     match a.get() {
         Ok(a) => Some(*a),
-        Err("") => {
-            errs.at(at, "must not be empty");
-            None
-        }
-        Err(s) => {
-            errs.at(at, format!("invalid IP address {s:?}"));
-            None
-        }
+        Err("") => errs.fail(at, "must not be empty"),
+        Err(s) => errs.fail(at, format!("invalid IP address {s:?}")),
     }
 }
 

@@ -28,7 +28,13 @@ pub(crate) fn tcp_routes(errs: &mut Errors, refs: &Refs<'_>, raw: &[RawTcpRoute]
     for (i, r) in raw.iter().enumerate() {
         let at = list.index(i);
         let need = "tcpRoutes need a TCP listener (or TLS in Terminate mode)";
-        let listeners = refs.parents(errs, &at.field("parentRefs"), &r.parent_refs, tcp_parent, need);
+        let listeners = refs.parents(
+            errs,
+            &at.field("parentRefs"),
+            &r.parent_refs,
+            tcp_parent,
+            need,
+        );
         let backends = backends(errs, refs, &at, &r.backend_refs);
         if let Ok(name) = Name::new(&r.name) {
             out.push(TcpRoute {
@@ -49,7 +55,13 @@ pub(crate) fn tls_routes(errs: &mut Errors, refs: &Refs<'_>, raw: &[RawTlsRoute]
     for (i, r) in raw.iter().enumerate() {
         let at = list.index(i);
         let need = "tlsRoutes need a TLS listener in Passthrough mode";
-        let listeners = refs.parents(errs, &at.field("parentRefs"), &r.parent_refs, tls_parent, need);
+        let listeners = refs.parents(
+            errs,
+            &at.field("parentRefs"),
+            &r.parent_refs,
+            tls_parent,
+            need,
+        );
         let hostnames = hostnames(errs, &at.field("hostnames"), &r.hostnames);
         let backends = backends(errs, refs, &at, &r.backend_refs);
         if let Ok(name) = Name::new(&r.name) {

@@ -1,0 +1,48 @@
+//! Where a push's time goes: each stage of the apply pipeline timed in-process.
+
+use std::time::Instant;
+
+use strait_compile::{Compiler, HealthSlots};
+
+/// Median milliseconds of each stage over `runs` runs on `text`.
+pub fn breakdown(text: &str, runs: usize) -> Vec<(&'static str, f64)> {
+    let mut times: Vec<[f64; 5]> = Vec::new();
+    let mut compiler = Compiler::default();
+    let mut slots = HealthSlots::default();
+    for generation in 1..=runs as u64 {
+        let t = Instant::now();
+        let raw = strait_config::parse_raw(text).expect("parses");
+        let parse = ms(t);
+        let t = Instant::now();
+        let config = strait_config::validate(raw).expect("valid");
+        let validate = ms(t);
+        let t = Instant::now();
+        let image = compiler
+            .compile(&config, generation, &mut slots)
+            .expect("compiles");
+        let compile = ms(t);
+        let t = Instant::now();
+        let fd = strait_shm::seal_image(&image, "stages").expect("seal");
+        let seal = ms(t);
+        let t = Instant::now();
+        let mapped = strait_shm::MappedImage::from_fd(fd).expect("map");
+        strait_table::Image::parse(mapped).expect("valid image");
+        let load = ms(t);
+        times.push([parse, validate, compile, seal, load]);
+    }
+    let names = ["parse", "validate", "compile", "seal", "dataplane_load"];
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            (
+                *name,
+                crate::quantile(&times.iter().map(|t| t[i]).collect::<Vec<_>>(), 0.5),
+            )
+        })
+        .collect()
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
