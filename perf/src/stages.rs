@@ -6,7 +6,7 @@ use strait_compile::{Compiler, HealthSlots};
 
 /// Median milliseconds of each stage over `runs` runs on `text`.
 pub fn breakdown(text: &str, runs: usize) -> Vec<(&'static str, f64)> {
-    let mut times: Vec<[f64; 5]> = Vec::new();
+    let mut times: Vec<[f64; 6]> = Vec::new();
     let mut compiler = Compiler::default();
     let mut slots = HealthSlots::default();
     for generation in 1..=runs as u64 {
@@ -17,8 +17,11 @@ pub fn breakdown(text: &str, runs: usize) -> Vec<(&'static str, f64)> {
         let config = strait_config::validate(raw).expect("valid");
         let validate = ms(t);
         let t = Instant::now();
+        let ordered = slots.assign(strait_compile::endpoints(&config));
+        let assign = ms(t);
+        let t = Instant::now();
         let image = compiler
-            .compile(&config, generation, &mut slots)
+            .compile(&config, generation, &ordered)
             .expect("compiles");
         let compile = ms(t);
         let t = Instant::now();
@@ -28,9 +31,16 @@ pub fn breakdown(text: &str, runs: usize) -> Vec<(&'static str, f64)> {
         let mapped = strait_shm::MappedImage::from_fd(fd).expect("map");
         strait_table::Image::parse(mapped).expect("valid image");
         let load = ms(t);
-        times.push([parse, validate, compile, seal, load]);
+        times.push([parse, validate, assign, compile, seal, load]);
     }
-    let names = ["parse", "validate", "compile", "seal", "dataplane_load"];
+    let names = [
+        "parse",
+        "validate",
+        "assign_slots",
+        "compile",
+        "seal",
+        "dataplane_load",
+    ];
     names
         .iter()
         .enumerate()

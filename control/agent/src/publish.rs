@@ -35,8 +35,9 @@ pub(crate) enum Outcome {
 
 #[derive(Debug, Default)]
 struct Current {
-    generation: u64,
-    config: String,
+    /// What is published, as persisted.
+    persisted: Persisted,
+    /// The slot map behind `persisted.health_slots`.
     slots: HealthSlots,
     /// Keeps the last generation's Maglev tables for reuse.
     compiler: Compiler,
@@ -53,8 +54,10 @@ pub(crate) struct Publisher {
 /// Compiles a persisted config again at start-up, so the agent can resend it.
 pub(crate) fn restore(persisted: &Persisted) -> Result<(Arc<PublishedImage>, HealthSlots), String> {
     let config = strait_config::parse(&persisted.config).map_err(|errors| join(&errors))?;
-    let mut slots = HealthSlots::from_map(persisted.health_slots.clone());
-    let image = strait_compile::compile(&config, persisted.generation, &mut slots)
+    let slots = HealthSlots::restore(strait_compile::endpoints(&config), &persisted.health_slots)
+        .ok_or("its health slots do not fit its config")?;
+    let image = Compiler::default()
+        .compile(&config, persisted.generation, &persisted.health_slots)
         .map_err(|errors| join(&errors))?;
     let image = seal(persisted.generation, &image).map_err(|e| e.to_string())?;
     Ok((image, slots))
@@ -67,9 +70,8 @@ impl Publisher {
         restored: Option<(Persisted, HealthSlots)>,
     ) -> Self {
         let current = match restored {
-            Some((p, slots)) => Current {
-                generation: p.generation,
-                config: p.config,
+            Some((persisted, slots)) => Current {
+                persisted,
                 slots,
                 compiler: Compiler::default(),
             },
@@ -85,12 +87,15 @@ impl Publisher {
     /// The published config text and its generation.
     pub(crate) async fn get(&self) -> (String, u64) {
         let current = self.current.lock().await;
-        (current.config.clone(), current.generation)
+        (
+            current.persisted.config.clone(),
+            current.persisted.generation,
+        )
     }
 
     /// The published generation.
     pub(crate) async fn generation(&self) -> u64 {
-        self.current.lock().await.generation
+        self.current.lock().await.persisted.generation
     }
 
     /// Validates and compiles without publishing; returns the image size.
@@ -105,50 +110,76 @@ impl Publisher {
     }
 
     /// Applies a whole config.
+    ///
+    /// Parse and validate, assign health slots; then persist the new state while compiling,
+    /// sealing and publishing; answer when both are done. If compiling fails after all, the
+    /// previous state is written back.
     pub(crate) async fn apply(&self, text: String) -> Outcome {
         let mut current = self.current.lock().await;
-        if current.generation > 0 && current.config == text {
-            return Outcome::Unchanged(current.generation);
+        if current.persisted.generation > 0 && current.persisted.config == text {
+            return Outcome::Unchanged(current.persisted.generation);
         }
         // Past anything a data plane has run, in case the state directory was lost or restored.
-        let generation = current.generation.max(self.link.max_dataplane_generation()) + 1;
-        let mut slots = current.slots.clone();
-        let mut compiler = std::mem::take(&mut current.compiler);
-        let (compiler, compiled) = tokio::task::spawn_blocking(move || {
-            let compiled = strait_config::parse(&text)
-                .and_then(|config| compiler.compile(&config, generation, &mut slots))
-                .map(|image| (text, image, slots));
-            (compiler, compiled)
+        let generation = current
+            .persisted
+            .generation
+            .max(self.link.max_dataplane_generation())
+            + 1;
+        let slots = current.slots.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            let config = strait_config::parse(&text)?;
+            let mut slots = slots;
+            let ordered = slots.assign(strait_compile::endpoints(&config));
+            Ok::<_, Vec<FieldError>>((text, config, slots, ordered))
         })
         .await
-        .expect("compile task");
-        current.compiler = compiler;
-        let (text, image, slots) = match compiled {
-            Ok(c) => c,
+        .expect("parse task");
+        let (text, config, slots, ordered) = match parsed {
+            Ok(p) => p,
             Err(errors) => return Outcome::Rejected(errors),
         };
-        let sealed = match seal(generation, &image) {
-            Ok(s) => s,
-            Err(e) => return Outcome::Rejected(vec![internal(format!("sealing the image: {e}"))]),
-        };
-        // Persisting (an fsync of a few MiB) runs beside the publish rather than before it: the
-        // answer waits for both, and an agent that dies in between never acknowledged this
-        // apply, so restoring the previous config is then the right outcome.
+
+        // Persisting (an fsync of a few MiB) runs beside compiling and publishing rather than
+        // before them: the answer waits for both, and an agent that dies in between never
+        // acknowledged this apply, so restoring the previous config is then the right outcome.
         let persisted = Persisted {
             generation,
             config: text,
-            health_slots: slots.to_map(),
+            health_slots: ordered.clone(),
         };
         let store = self.store.clone();
         let save = tokio::task::spawn_blocking(move || {
             let saved = store.save(&persisted);
             (persisted, saved)
         });
+        let mut compiler = std::mem::take(&mut current.compiler);
+        let (compiler, compiled) = tokio::task::spawn_blocking(move || {
+            let compiled = compiler.compile(&config, generation, &ordered);
+            // Freeing a config of 100k endpoints takes a while: not on the answer's path.
+            std::thread::spawn(move || drop(config));
+            (compiler, compiled)
+        })
+        .await
+        .expect("compile task");
+        current.compiler = compiler;
+        let sealed = compiled.and_then(|image| {
+            seal(generation, &image)
+                .map(|sealed| (sealed, image.len()))
+                .map_err(|e| vec![internal(format!("sealing the image: {e}"))])
+        });
+        let (sealed, bytes) = match sealed {
+            Ok(s) => s,
+            Err(errors) => {
+                let _ = save.await;
+                self.write_back(&current).await;
+                return Outcome::Rejected(errors);
+            }
+        };
         self.link.publish(sealed);
-        info!(generation, bytes = image.len(), "published");
+        info!(generation, bytes, "published");
+
         let (persisted, saved) = save.await.expect("persist task");
-        current.generation = generation;
-        current.config = persisted.config;
+        current.persisted = persisted;
         current.slots = slots;
         let warning = saved.err().map(|e| {
             error!(generation, error = %e, "the published config could not be persisted");
@@ -157,6 +188,23 @@ impl Publisher {
         Outcome::Published {
             generation,
             warning,
+        }
+    }
+
+    /// Writes the current state back after a failed apply had already persisted its own.
+    async fn write_back(&self, current: &Current) {
+        let (store, persisted) = (self.store.clone(), current.persisted.clone());
+        let result = tokio::task::spawn_blocking(move || {
+            if persisted.generation == 0 {
+                store.clear()
+            } else {
+                store.save(&persisted)
+            }
+        })
+        .await
+        .expect("persist task");
+        if let Err(e) = result {
+            error!(error = %e, "could not write the previous state back");
         }
     }
 }

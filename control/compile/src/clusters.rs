@@ -9,17 +9,18 @@ use strait_table::{
     maglev::{MaglevBackend, backend_key},
 };
 
-use crate::{maglev::Build, maglev::cluster_table_size, slots::Assigned};
+use crate::{maglev::Build, maglev::cluster_table_size};
 
 pub(crate) fn compile(
     b: &mut ImageBuilder,
     config: &Config,
-    slots: &Assigned<'_>,
+    slots: &[u32],
     maglev: &mut Build<'_>,
     errors: &mut Vec<FieldError>,
 ) {
     b.reserve::<Cluster>(config.clusters.len());
     b.reserve::<Endpoint>(config.clusters.iter().map(|c| c.endpoints.len()).sum());
+    let mut slots = slots.iter().copied();
     for (i, c) in config.clusters.iter().enumerate() {
         let first = b.count::<Endpoint>();
         for e in &c.endpoints {
@@ -29,7 +30,7 @@ pub(crate) fn compile(
                 family,
                 port: e.addr.port(),
                 weight: e.weight,
-                health_slot: slots.get(&e.addr),
+                health_slot: slots.next().unwrap_or(u32::MAX),
                 ..Default::default()
             });
         }

@@ -6,15 +6,16 @@ use strait_table::{
     maglev::{MaglevBackend, backend_key},
 };
 
-use crate::{maglev::Build, maglev::table_size_for, slots::Assigned};
+use crate::{maglev::Build, maglev::table_size_for};
 
 pub(crate) fn compile(
     b: &mut ImageBuilder,
     config: &Config,
-    slots: &Assigned<'_>,
+    slots: &[u32],
     maglev: &mut Build<'_>,
     errors: &mut Vec<FieldError>,
 ) {
+    let mut slots = slots.iter().copied();
     for (i, s) in config.l4_services.iter().enumerate() {
         let first = b.count::<L4Backend>();
         let mut keys = Vec::with_capacity(s.backends.len());
@@ -30,7 +31,7 @@ pub(crate) fn compile(
                 family,
                 port: be.port,
                 weight: be.weight,
-                health_slot: slots.get(&std::net::SocketAddr::new(be.addr, port)),
+                health_slot: slots.next().unwrap_or(u32::MAX),
                 mac: be.mac.unwrap_or_default(),
                 has_mac: u8::from(be.mac.is_some()),
                 ..Default::default()

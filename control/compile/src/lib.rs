@@ -6,9 +6,10 @@
 //! its health-overlay slot from [`HealthSlots`].
 //!
 //! Call order: keep one [`Compiler`] (it caches Maglev tables between generations) and one
-//! [`HealthSlots`] for the life of the agent; call [`Compiler::compile`] for each config. The
-//! image is parsed back before it is returned, so a compiler bug surfaces as an error here and
-//! never as an image the data plane refuses.
+//! [`HealthSlots`] for the life of the agent; for each config, [`HealthSlots::assign`] the
+//! slots of its [`endpoints`], then [`Compiler::compile`] with them. The image is parsed back
+//! before it is returned, so a compiler bug surfaces as an error here and never as an image the
+//! data plane refuses.
 #![forbid(unsafe_code)]
 
 mod clusters;
@@ -22,7 +23,7 @@ use strait_config::{Config, FieldError};
 use strait_table::{Image, ImageBuilder, ImageBytes};
 
 pub use maglev::{MaglevCache, table_size_for};
-pub use slots::{Assigned, HealthSlots};
+pub use slots::{HealthSlots, span};
 
 /// Compiles configs into images; keeps what can be reused between generations.
 #[derive(Debug, Default)]
@@ -31,22 +32,20 @@ pub struct Compiler {
 }
 
 impl Compiler {
-    /// Compiles `config` as `generation`, assigning health slots from `slots`.
-    ///
-    /// On error nothing is changed: `slots` and the Maglev cache stay as they were.
+    /// Compiles `config` as `generation`; `slots` are the health slots of its [`endpoints`], in
+    /// order. On error the Maglev cache stays as it was.
     pub fn compile(
         &mut self,
         config: &Config,
         generation: u64,
-        slots: &mut HealthSlots,
+        slots: &[u32],
     ) -> Result<ImageBytes, Vec<FieldError>> {
-        let mut next_slots = slots.clone();
-        let assigned = next_slots.assign(endpoints(config));
+        let (cluster_slots, l4_slots) = slots.split_at(slots.len().min(cluster_endpoints(config)));
         let mut maglev = self.maglev.begin();
         let mut b = ImageBuilder::new(generation);
         let mut errors = Vec::new();
-        clusters::compile(&mut b, config, &assigned, &mut maglev, &mut errors);
-        l4::compile(&mut b, config, &assigned, &mut maglev, &mut errors);
+        clusters::compile(&mut b, config, cluster_slots, &mut maglev, &mut errors);
+        l4::compile(&mut b, config, l4_slots, &mut maglev, &mut errors);
         listeners::compile(&mut b, config);
         let used = maglev.finish();
         if !errors.is_empty() {
@@ -60,23 +59,27 @@ impl Compiler {
             }]);
         }
         self.maglev.commit(used);
-        *slots = next_slots;
         Ok(image)
     }
 }
 
-/// Compiles with a fresh [`Compiler`] (no Maglev tables reused).
+/// Compiles with a fresh [`Compiler`], assigning slots from `slots` (no Maglev tables reused).
 pub fn compile(
     config: &Config,
     generation: u64,
     slots: &mut HealthSlots,
 ) -> Result<ImageBytes, Vec<FieldError>> {
-    Compiler::default().compile(config, generation, slots)
+    let assigned = slots.assign(endpoints(config));
+    Compiler::default().compile(config, generation, &assigned)
+}
+
+fn cluster_endpoints(config: &Config) -> usize {
+    config.clusters.iter().map(|c| c.endpoints.len()).sum()
 }
 
 /// Every endpoint address of the config, in document order: cluster endpoints, then L4 backends
-/// (with the service port when they have none of their own).
-fn endpoints(config: &Config) -> impl Iterator<Item = std::net::SocketAddr> + '_ {
+/// (with the service port when they have none of their own). Health slots follow this order.
+pub fn endpoints(config: &Config) -> impl Iterator<Item = std::net::SocketAddr> + '_ {
     let clusters = config
         .clusters
         .iter()

@@ -4,35 +4,35 @@
 //! workers read. An endpoint keeps its slot for as long as it appears in consecutive configs,
 //! so a new generation never points a worker at another endpoint's state. An endpoint that
 //! disappears frees its slot; a freed slot is reused lowest-first by the next new endpoint.
-//! The map is persisted with the config so a restarted agent compiles the same image.
+//!
+//! Slots are handed out as a list in the order of [`crate::endpoints`], which is also how they
+//! are persisted: a restarted agent rebuilds the map from the config and that list. A push that
+//! keeps the endpoint set (the common case) costs one lookup per endpoint.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    net::SocketAddr,
-};
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
 
 /// The slot map, keyed by endpoint address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HealthSlots {
-    slots: HashMap<SocketAddr, u32>,
+    slots: FxHashMap<SocketAddr, u32>,
 }
 
 impl HealthSlots {
-    /// Restores a persisted map; entries whose key does not parse are dropped.
-    pub fn from_map(map: BTreeMap<String, u32>) -> Self {
-        let slots = map
-            .into_iter()
-            .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
-            .collect();
-        HealthSlots { slots }
-    }
-
-    /// The map to persist.
-    pub fn to_map(&self) -> BTreeMap<String, u32> {
-        self.slots
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect()
+    /// Rebuilds the map from endpoints and the slots [`HealthSlots::assign`] gave them.
+    /// Returns `None` when the lists do not fit together (a state file from another config).
+    pub fn restore(endpoints: impl IntoIterator<Item = SocketAddr>, slots: &[u32]) -> Option<Self> {
+        let mut map = FxHashMap::default();
+        map.reserve(slots.len());
+        let mut it = slots.iter();
+        for ep in endpoints {
+            let slot = *it.next()?;
+            if *map.entry(ep).or_insert(slot) != slot {
+                return None;
+            }
+        }
+        it.next().is_none().then_some(HealthSlots { slots: map })
     }
 
     /// Number of endpoints holding a slot.
@@ -45,59 +45,61 @@ impl HealthSlots {
         self.slots.is_empty()
     }
 
-    /// Re-assigns slots for the endpoints of a new config: kept endpoints keep theirs, gone
-    /// ones free theirs, new ones take the lowest free slots. Returns the slot of every
-    /// endpoint through [`Assigned::get`].
-    pub fn assign(&mut self, endpoints: impl IntoIterator<Item = SocketAddr>) -> Assigned<'_> {
-        let mut next: HashMap<SocketAddr, u32> = HashMap::new();
-        let mut fresh = Vec::new();
-        for ep in endpoints {
-            if next.contains_key(&ep) {
-                continue;
-            }
-            match self.slots.get(&ep) {
-                Some(&slot) => {
-                    next.insert(ep, slot);
+    /// Re-assigns slots for the endpoints of a new config and returns each endpoint's slot, in
+    /// order: kept endpoints keep theirs, gone ones free theirs, new ones take the lowest free
+    /// slots. An address listed twice gets one slot.
+    pub fn assign(&mut self, endpoints: impl IntoIterator<Item = SocketAddr>) -> Vec<u32> {
+        let endpoints: Vec<SocketAddr> = endpoints.into_iter().collect();
+        let mut out: Vec<u32> = endpoints
+            .iter()
+            .map(|ep| self.slots.get(ep).copied().unwrap_or(u32::MAX))
+            .collect();
+        let mut seen = vec![false; self.slots.len().max(1)];
+        let mut kept = 0usize;
+        let mut missing = false;
+        for &slot in &out {
+            match seen.get_mut(slot as usize) {
+                Some(s) if !*s => {
+                    *s = true;
+                    kept += 1;
                 }
+                Some(_) => {}
+                None if slot == u32::MAX => missing = true,
+                // Slots are dense below the map's size, so this is only a slot past it.
                 None => {
-                    next.insert(ep, u32::MAX);
-                    fresh.push(ep);
+                    seen.resize(slot as usize + 1, false);
+                    seen[slot as usize] = true;
+                    kept += 1;
                 }
             }
         }
-        let mut used: Vec<u32> = next.values().copied().filter(|&s| s != u32::MAX).collect();
-        used.sort_unstable();
-        let mut used = used.into_iter().peekable();
-        let mut candidate = 0u32;
-        for ep in fresh {
-            while used.peek() == Some(&candidate) {
-                used.next();
-                candidate += 1;
+        if !missing && kept == self.slots.len() {
+            return out; // The same endpoint set: nothing to change.
+        }
+        // Rebuild: keep what is still listed, give new endpoints the lowest free slots.
+        let mut next = FxHashMap::default();
+        next.reserve(endpoints.len());
+        for (ep, &slot) in endpoints.iter().zip(&out) {
+            if slot != u32::MAX {
+                next.insert(*ep, slot);
             }
-            next.insert(ep, candidate);
-            candidate += 1;
+        }
+        let mut free = (0u32..).filter(|&s| !seen.get(s as usize).copied().unwrap_or(false));
+        for (ep, slot) in endpoints.iter().zip(out.iter_mut()) {
+            if *slot == u32::MAX {
+                *slot = *next
+                    .entry(*ep)
+                    .or_insert_with(|| free.next().expect("slots are unbounded"));
+            }
         }
         self.slots = next;
-        Assigned { slots: &self.slots }
+        out
     }
 }
 
-/// The slots of one config's endpoints.
-#[derive(Debug)]
-pub struct Assigned<'a> {
-    slots: &'a HashMap<SocketAddr, u32>,
-}
-
-impl Assigned<'_> {
-    /// The slot of an endpoint that was passed to [`HealthSlots::assign`].
-    pub fn get(&self, ep: &SocketAddr) -> u32 {
-        self.slots.get(ep).copied().unwrap_or(u32::MAX)
-    }
-
-    /// One more than the highest slot in use (the overlay capacity this config needs).
-    pub fn span(&self) -> u32 {
-        self.slots.values().max().map_or(0, |m| m + 1)
-    }
+/// One more than the highest slot in `slots` (the overlay capacity a config needs).
+pub fn span(slots: &[u32]) -> u32 {
+    slots.iter().max().map_or(0, |m| m + 1)
 }
 
 #[cfg(test)]
@@ -111,14 +113,33 @@ mod tests {
     #[test]
     fn kept_endpoints_keep_their_slots_and_freed_slots_are_reused() {
         let mut slots = HealthSlots::default();
-        let a = slots.assign([ep(1), ep(2), ep(3), ep(2)]);
-        assert_eq!((a.get(&ep(1)), a.get(&ep(2)), a.get(&ep(3))), (0, 1, 2));
-        assert_eq!(a.span(), 3);
-        // ep(2) goes, ep(4) comes: ep(4) takes the freed slot 1, the others stay.
-        let a = slots.assign([ep(3), ep(4), ep(1)]);
-        assert_eq!((a.get(&ep(1)), a.get(&ep(3)), a.get(&ep(4))), (0, 2, 1));
-        assert_eq!(a.get(&ep(2)), u32::MAX);
-        let restored = HealthSlots::from_map(slots.to_map());
+        assert_eq!(slots.assign([ep(1), ep(2), ep(3), ep(2)]), [0, 1, 2, 1]);
+        assert_eq!(span(&[0, 1, 2, 1]), 3);
+        // Unchanged set, other order: the same slots.
+        assert_eq!(slots.assign([ep(3), ep(1), ep(2)]), [2, 0, 1]);
+        // ep(2) goes, ep(4) and ep(5) come: ep(4) takes the freed slot 1, ep(5) the next one.
+        let order = [ep(3), ep(4), ep(1), ep(5), ep(4)];
+        let got = slots.assign(order);
+        assert_eq!(got, [2, 1, 0, 3, 1]);
+        assert_eq!(slots.len(), 4);
+        let restored = HealthSlots::restore(order, &got).unwrap();
         assert_eq!(restored, slots);
+        assert!(
+            HealthSlots::restore(order, &got[..3]).is_none(),
+            "too few slots"
+        );
+        assert!(
+            HealthSlots::restore([ep(1), ep(1)], &[0, 1]).is_none(),
+            "one address, two slots"
+        );
+    }
+
+    #[test]
+    fn a_removed_endpoint_alone_is_noticed() {
+        let mut slots = HealthSlots::default();
+        slots.assign([ep(1), ep(2)]);
+        assert_eq!(slots.assign([ep(1), ep(1)]), [0, 0]);
+        assert_eq!(slots.len(), 1, "ep(2) freed its slot");
+        assert_eq!(slots.assign([ep(3), ep(1)]), [1, 0]);
     }
 }

@@ -151,9 +151,11 @@ fn slots_stay_stable_and_maglev_tables_are_reused() {
     let config = parse(&demo()).unwrap();
     let mut compiler = Compiler::default();
     let mut slots = HealthSlots::default();
-    let a = compiler.compile(&config, 1, &mut slots).unwrap();
+    let assigned = slots.assign(endpoints(&config));
+    let a = compiler.compile(&config, 1, &assigned).unwrap();
     assert_eq!(compiler.maglev.len(), 1);
-    let b = compiler.compile(&config, 2, &mut slots).unwrap();
+    let assigned = slots.assign(endpoints(&config));
+    let b = compiler.compile(&config, 2, &assigned).unwrap();
     let (a, b) = (Image::parse(a).unwrap(), Image::parse(b).unwrap());
     assert_eq!(a.maglev(), b.maglev());
     let slot_of = |img: &Image<ImageBytes>| {
