@@ -18,6 +18,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct Node {
     dir: tempfile::TempDir,
     starts: u32,
+    /// Cores the agent is confined to (`taskset -c`), for benchmarks.
+    pub agent_cpus: Option<String>,
     /// The running agent, if any.
     pub agent: Option<Proc>,
     /// The running data plane, if any.
@@ -36,6 +38,7 @@ impl Node {
         Node {
             dir: tempfile::tempdir().expect("temp dir"),
             starts: 0,
+            agent_cpus: None,
             agent: None,
             dataplane: None,
         }
@@ -58,7 +61,15 @@ impl Node {
 
     /// Starts the agent and waits until its API answers.
     pub fn start_agent(&mut self) {
-        let mut cmd = Command::new(bin("strait-agent"));
+        // taskset execs the agent, so the process id stays the agent's.
+        let mut cmd = match &self.agent_cpus {
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus]).arg(bin("strait-agent"));
+                c
+            }
+            None => Command::new(bin("strait-agent")),
+        };
         cmd.arg("--listen")
             .arg(self.api())
             .arg("--link-socket")

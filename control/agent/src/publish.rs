@@ -125,6 +125,7 @@ impl Publisher {
             .generation
             .max(self.link.max_dataplane_generation())
             + 1;
+        let started = std::time::Instant::now();
         let slots = current.slots.clone();
         let parsed = tokio::task::spawn_blocking(move || {
             let config = strait_config::parse(&text)?;
@@ -142,6 +143,7 @@ impl Publisher {
         // Persisting (an fsync of a few MiB) runs beside compiling and publishing rather than
         // before them: the answer waits for both, and an agent that dies in between never
         // acknowledged this apply, so restoring the previous config is then the right outcome.
+        let parsed_at = started.elapsed();
         let persisted = Persisted {
             generation,
             config: text,
@@ -175,10 +177,17 @@ impl Publisher {
                 return Outcome::Rejected(errors);
             }
         };
+        let compiled_at = started.elapsed();
         self.link.publish(sealed);
-        info!(generation, bytes, "published");
-
         let (persisted, saved) = save.await.expect("persist task");
+        info!(
+            generation,
+            bytes,
+            parse_ms = ms(parsed_at),
+            compile_ms = ms(compiled_at - parsed_at),
+            persist_wait_ms = ms(started.elapsed() - compiled_at),
+            "published"
+        );
         current.persisted = persisted;
         current.slots = slots;
         let warning = saved.err().map(|e| {
@@ -216,6 +225,10 @@ fn seal(generation: u64, image: &[u8]) -> Result<Arc<PublishedImage>, strait_shm
         fd,
         len: image.len() as u64,
     }))
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
 }
 
 fn internal(reason: String) -> FieldError {

@@ -19,6 +19,8 @@ use crate::{
 const MAX_MESSAGE: usize = 256 << 20;
 /// HTTP/2 flow-control window of the API.
 const WINDOW: u32 = 16 << 20;
+/// Largest HTTP/2 frame a client may send (1 MiB rather than 16 KiB).
+const FRAME: u32 = 1 << 20;
 
 /// Errors that stop the agent from starting.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,7 @@ pub async fn run(opts: AgentOptions) -> Result<(), StartError> {
     let router = tonic::transport::Server::builder()
         .initial_stream_window_size(Some(WINDOW))
         .initial_connection_window_size(Some(WINDOW))
+        .max_frame_size(Some(FRAME))
         .add_service(service);
     match &opts.listen {
         Listen::Unix(path) => {

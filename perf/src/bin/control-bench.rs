@@ -2,25 +2,27 @@
 //!
 //! Starts a real agent and data plane (release builds), then applies configs of growing size
 //! through the gRPC API with `wait`, timing each call from send until the agent answers that
-//! every worker runs the new generation. Each size gets warm-up pushes and then `PUSHES` timed
-//! ones, every one a new generation. The baseline is the same loop with a one-route config: the
-//! fixed cost of a push (gRPC, fsync of the state file, the switch), so the ratios say what the
-//! size itself costs.
+//! every worker runs the new generation (push→live), and reading the agent's own measure of
+//! the same (request received → every worker live, without the client's encoding and the
+//! transfer). Each size gets warm-up pushes and then `PUSHES` timed ones, every one a new
+//! generation (JSON, as a platform pushes). The agent has a core of its own; the data plane's
+//! worker and this generator share the other. The baseline is the same loop with a one-route
+//! config: the fixed cost of a push (gRPC, fsync of the state file, the switch), so the ratio
+//! says what the size itself costs. First it times each stage in-process, to show where a push
+//! spends its time.
 
 use std::time::Instant;
 
-use strait_e2e::{Node, test_cores};
+use strait_e2e::Node;
 use strait_perf::{quantile, result_line, stages, synth};
 use strait_proto::v1::ApplyRequest;
 
 const WARMUP: u32 = 3;
 const PUSHES: u32 = 25;
 
-struct Sizes {
-    label: &'static str,
-    routes: usize,
-    endpoints: usize,
-}
+// The same allocator as strait-agent, so the in-process stages match what the agent does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let text = synth::config(10_000, 100_000, 0);
@@ -33,34 +35,44 @@ fn main() {
         "10k/100k in-process stages (median of 5): {}",
         line.join(", ")
     );
-    let (cores, workers) = test_cores();
+    // The agent (the system under test) gets a core of its own; the data plane's one worker and
+    // this load generator share the other.
+    let cores = strait_dataplane::allowed_cores();
+    let (generator, agent) = (cores[0], cores.get(1).copied());
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(generator);
+    rustix::thread::sched_setaffinity(None, &set).expect("pin the load generator");
     let mut node = Node::new();
+    node.agent_cpus = agent.map(|c| c.to_string());
     node.start_agent();
-    node.start_dataplane(&cores);
-    println!("control-plane push→live latency; data plane with {workers} workers on cores {cores}");
+    node.start_dataplane(&generator.to_string());
+    println!(
+        "control-plane push→live latency; agent on core {}, data plane worker and generator on core {generator}",
+        agent.map_or("(shared)".into(), |c| c.to_string())
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let sizes = [
-        Sizes {
+        Size {
             label: "base",
             routes: 1,
             endpoints: 1,
         },
-        Sizes {
+        Size {
             label: "1k",
             routes: 1_000,
             endpoints: 100_000,
         },
-        Sizes {
+        Size {
             label: "10k",
             routes: 10_000,
             endpoints: 100_000,
         },
     ];
-    let mut pairs = Vec::new();
     let mut variant = 0;
+    let mut measured = Vec::new();
     for size in &sizes {
         let texts: Vec<String> = (0..WARMUP + PUSHES)
             .map(|_| {
@@ -68,59 +80,60 @@ fn main() {
                 synth::config(size.routes, size.endpoints, variant)
             })
             .collect();
-        let (wall, live) = runtime.block_on(push_all(&node.api(), &texts));
-        let (p50, p99) = (quantile(&wall, 0.5), quantile(&wall, 0.99));
+        let (wall, agent) = runtime.block_on(push_all(&node.api(), &texts));
+        let m = Measured {
+            p50: quantile(&wall, 0.5),
+            p99: quantile(&wall, 0.99),
+            agent_p50: quantile(&agent, 0.5),
+            agent_p99: quantile(&agent, 0.99),
+        };
         println!(
-            "{:>5}: {:>6} routes {:>7} endpoints  config {:>5.1} MiB  push→live p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms  (agent-side p50 {:.2} ms)",
+            "{:>5}: {:>6} routes {:>7} endpoints, {:>4.1} MiB  push→live p50 {:>6.2} ms  p99 {:>6.2} ms  (agent: request → every worker live p50 {:>6.2} ms  p99 {:>6.2} ms)",
             size.label,
             size.routes,
             size.endpoints,
-            texts[0].len() as f64 / (1 << 20) as f64,
-            p50,
-            p99,
-            quantile(&wall, 1.0),
-            quantile(&live, 0.5),
+            texts[0].len() as f64 / f64::from(1 << 20),
+            m.p50,
+            m.p99,
+            m.agent_p50,
+            m.agent_p99,
         );
-        if size.label == "base" {
-            pairs.push(("base_p50_ms", p50));
-            pairs.push(("base_p99_ms", p99));
-        } else {
-            pairs.push((
-                if size.label == "1k" {
-                    "p50_ms_1k"
-                } else {
-                    "p50_ms_10k"
-                },
-                p50,
-            ));
-            pairs.push((
-                if size.label == "1k" {
-                    "p99_ms_1k"
-                } else {
-                    "p99_ms_10k"
-                },
-                p99,
-            ));
-        }
+        measured.push(m);
     }
-    let base = pairs[0].1;
-    let p50_10k = pairs
-        .iter()
-        .find(|(k, _)| *k == "p50_ms_10k")
-        .map_or(0.0, |p| p.1);
-    let mut ordered: Vec<(&str, f64)> = [
-        "p50_ms_1k",
-        "p99_ms_1k",
-        "p50_ms_10k",
-        "p99_ms_10k",
-        "base_p50_ms",
-        "base_p99_ms",
-    ]
-    .iter()
-    .map(|k| (*k, pairs.iter().find(|(n, _)| n == k).expect("measured").1))
-    .collect();
-    ordered.push(("ratio_10k_vs_base", p50_10k / base));
-    println!("{}", result_line("control", &ordered));
+    // Where the agent spent the last push, from its own log.
+    let log = node.agent.as_ref().expect("agent").log();
+    if let Some(line) = log.lines().rev().find(|l| l.contains("published")) {
+        println!(
+            "agent, last push: {}",
+            line.split_once("published")
+                .map_or(line, |(_, rest)| rest.trim())
+        );
+    }
+    let [base, k1, k10] = [&measured[0], &measured[1], &measured[2]];
+    let pairs = [
+        ("p50_ms_1k", k1.p50),
+        ("p99_ms_1k", k1.p99),
+        ("p50_ms_10k", k10.p50),
+        ("p99_ms_10k", k10.p99),
+        ("agent_p50_ms_10k", k10.agent_p50),
+        ("agent_p99_ms_10k", k10.agent_p99),
+        ("base_p50_ms", base.p50),
+        ("ratio_10k_vs_base", k10.p50 / base.p50),
+    ];
+    println!("{}", result_line("control", &pairs));
+}
+
+struct Size {
+    label: &'static str,
+    routes: usize,
+    endpoints: usize,
+}
+
+struct Measured {
+    p50: f64,
+    p99: f64,
+    agent_p50: f64,
+    agent_p99: f64,
 }
 
 /// Applies every text with `wait`; returns client-side and agent-side milliseconds of the timed
