@@ -1,0 +1,2 @@
+//! Sans-IO packet views for the Strait L4 fast path.
+#![forbid(unsafe_code)]
