@@ -20,7 +20,7 @@ cargo test --workspace --locked
 say "loom model of the generation switch"
 RUSTFLAGS="--cfg loom" cargo test -p strait-rcu --test loom --release --locked --target-dir target/loom
 say "building the fuzz targets (cargo fuzz run needs nightly; CI builds them on stable)"
-for fuzz in dataplane/table/fuzz control/config/fuzz; do
+for fuzz in dataplane/table/fuzz dataplane/packet/fuzz control/config/fuzz; do
     cargo build --manifest-path "$fuzz/Cargo.toml" --target-dir target/fuzz
 done
 say "all tests passed"

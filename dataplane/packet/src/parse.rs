@@ -1,0 +1,190 @@
+//! One-call frame classifier for the worker's receive path.
+//!
+//! [`parse_frame`] walks Ethernet → (one VLAN tag) → IPv4 / IPv6 / ARP → TCP / UDP / ICMP /
+//! ICMPv6 and returns the offsets of each layer plus a [`FlowKey`], or the [`DropReason`] reason.
+//!
+//! # Invariants
+//! * Never panics and never reads outside `buf`, for any input: every layer is opened with
+//!   its view's `new_checked` on a slice that the previous layer bounded.
+//! * On `Ok`, `l3_offset <= l4.offset <= l4.payload_offset <= l4.payload_end <= l4.ip_end
+//!   <= buf.len()`, so the caller may slice `buf` at them without further checks.
+//! * Checks made, in order: Ethernet/VLAN length, ethertype, IP version and lengths, IPv4
+//!   header checksum, TTL / hop limit ≤ 1 ([`DropReason::TtlExpired`]), non-first fragment,
+//!   IPv6 extension header, L4 protocol, L4 header lengths. L4 checksums are **not**
+//!   verified (left to NIC offload or to the caller, with the views' `verify_checksum`).
+//! * A first fragment (offset 0, MF set) is parsed normally with `more_fragments = true`.
+//! * ICMP error messages are classified by their own type/code (ports 0); the quoted inner
+//!   packet is not parsed yet.
+
+use crate::ethernet::{self, ethertype};
+use crate::ip::{is_ipv6_extension_header, protocol};
+use crate::{DropReason, FlowKey, arp, icmp, icmpv6, ipv4, ipv6, tcp, udp};
+
+/// Result of [`parse_frame`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parsed {
+    /// VLAN id if the frame carried an 802.1Q tag.
+    pub vlan: Option<u16>,
+    /// Offset of the L3 header (14 or 18).
+    pub l3_offset: usize,
+    /// What the L3 payload is.
+    pub kind: Kind,
+}
+
+impl Parsed {
+    /// The flow key, for IP frames.
+    pub fn flow(&self) -> Option<&FlowKey> {
+        match &self.kind {
+            Kind::Arp => None,
+            Kind::Ip(l4) => Some(&l4.flow),
+        }
+    }
+}
+
+/// The kind of frame, with L4 details for IP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An Ethernet/IPv4 ARP packet at `l3_offset` (28 bytes, already validated).
+    Arp,
+    /// An IPv4 or IPv6 datagram with a supported L4 header (family in `flow.family`).
+    Ip(L4),
+}
+
+/// Offsets and key of an IP datagram's transport layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L4 {
+    /// Offset of the TCP/UDP/ICMP header.
+    pub offset: usize,
+    /// Offset of the L4 payload (after TCP options, the UDP or ICMP header).
+    pub payload_offset: usize,
+    /// End of the L4 payload: UDP length for UDP, else the end of the IP datagram.
+    pub payload_end: usize,
+    /// End of the IP datagram (excludes Ethernet padding).
+    pub ip_end: usize,
+    /// TTL or hop limit as received.
+    pub ttl: u8,
+    /// IPv4 first fragment (MF set, offset 0); always false for IPv6.
+    pub more_fragments: bool,
+    /// The flow key.
+    pub flow: FlowKey,
+}
+
+/// Classifies one received frame. See the module doc for the checks and their order.
+pub fn parse_frame(buf: &[u8]) -> Result<Parsed, DropReason> {
+    let eth = ethernet::Frame::new_checked(buf)?;
+    let l3_offset = eth.header_len();
+    let vlan = eth.vlan();
+    let l3 = &buf[l3_offset..];
+    let kind = match eth.payload_ethertype() {
+        ethertype::IPV4 => Kind::Ip(parse_ipv4(l3, l3_offset)?),
+        ethertype::IPV6 => Kind::Ip(parse_ipv6(l3, l3_offset)?),
+        ethertype::ARP => {
+            arp::Packet::new_checked(l3)?;
+            Kind::Arp
+        }
+        _ => return Err(DropReason::UnsupportedEthertype),
+    };
+    Ok(Parsed {
+        vlan,
+        l3_offset,
+        kind,
+    })
+}
+
+fn parse_ipv4(l3: &[u8], l3_offset: usize) -> Result<L4, DropReason> {
+    let ip = ipv4::Packet::new_checked(l3)?;
+    if !ip.verify_checksum() {
+        return Err(DropReason::BadIpChecksum);
+    }
+    if ip.ttl() <= 1 {
+        return Err(DropReason::TtlExpired);
+    }
+    if ip.frag_offset() != 0 {
+        return Err(DropReason::Fragment);
+    }
+    let proto = ip.protocol();
+    let t = transport(ip.payload(), proto, false)?;
+    let offset = l3_offset + ip.header_len();
+    Ok(L4 {
+        offset,
+        payload_offset: offset + t.header_len,
+        payload_end: offset + t.len,
+        ip_end: l3_offset + usize::from(ip.total_len()),
+        ttl: ip.ttl(),
+        more_fragments: ip.more_frags(),
+        flow: FlowKey::v4(ip.src(), ip.dst(), proto, t.src_port, t.dst_port),
+    })
+}
+
+fn parse_ipv6(l3: &[u8], l3_offset: usize) -> Result<L4, DropReason> {
+    let ip = ipv6::Packet::new_checked(l3)?;
+    if ip.hop_limit() <= 1 {
+        return Err(DropReason::TtlExpired);
+    }
+    let proto = ip.next_header();
+    if is_ipv6_extension_header(proto) {
+        return Err(DropReason::Ipv6ExtensionHeader);
+    }
+    let t = transport(ip.payload(), proto, true)?;
+    let offset = l3_offset + ipv6::HEADER_LEN;
+    Ok(L4 {
+        offset,
+        payload_offset: offset + t.header_len,
+        payload_end: offset + t.len,
+        ip_end: offset + usize::from(ip.payload_len()),
+        ttl: ip.hop_limit(),
+        more_fragments: false,
+        flow: FlowKey::v6(ip.src(), ip.dst(), proto, t.src_port, t.dst_port),
+    })
+}
+
+/// What the transport layer contributes: ports, header length, used length.
+struct Transport {
+    src_port: u16,
+    dst_port: u16,
+    header_len: usize,
+    len: usize,
+}
+
+fn transport(l4: &[u8], proto: u8, v6: bool) -> Result<Transport, DropReason> {
+    match (proto, v6) {
+        (protocol::TCP, _) => {
+            let p = tcp::Packet::new_checked(l4)?;
+            Ok(Transport {
+                src_port: p.src_port(),
+                dst_port: p.dst_port(),
+                header_len: p.header_len(),
+                len: l4.len(),
+            })
+        }
+        (protocol::UDP, _) => {
+            let p = udp::Packet::new_checked(l4)?;
+            Ok(Transport {
+                src_port: p.src_port(),
+                dst_port: p.dst_port(),
+                header_len: udp::HEADER_LEN,
+                len: usize::from(p.len()),
+            })
+        }
+        (protocol::ICMP, false) => {
+            let p = icmp::Packet::new_checked(l4)?;
+            let id = if p.is_echo() { p.echo_ident() } else { 0 };
+            Ok(icmp_transport(id, l4.len()))
+        }
+        (protocol::ICMPV6, true) => {
+            let p = icmpv6::Packet::new_checked(l4)?;
+            let id = if p.is_echo() { p.echo_ident() } else { 0 };
+            Ok(icmp_transport(id, l4.len()))
+        }
+        _ => Err(DropReason::UnsupportedProtocol),
+    }
+}
+
+fn icmp_transport(id: u16, len: usize) -> Transport {
+    Transport {
+        src_port: id,
+        dst_port: id,
+        header_len: icmp::HEADER_LEN,
+        len,
+    }
+}
