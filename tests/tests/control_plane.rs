@@ -25,6 +25,19 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// An agent and a data plane with every worker running `configs/demo.yaml` as generation 1;
+/// returns the node and its number of workers.
+fn node_running_demo() -> (Node, usize) {
+    let (cores, workers) = test_cores();
+    let mut node = Node::new();
+    node.start_agent();
+    node.start_dataplane(&cores);
+    let out = node.ctl(&["apply", "-f", &config("demo.yaml"), "--wait"]);
+    assert!(out.status.success(), "apply failed: {}", text(&out.stderr));
+    node.wait_workers_on(1, workers);
+    (node, workers)
+}
+
 #[test]
 fn apply_reaches_every_worker_and_a_bad_config_changes_nothing() {
     let (cores, workers) = test_cores();
@@ -95,13 +108,7 @@ fn apply_reaches_every_worker_and_a_bad_config_changes_nothing() {
 
 #[test]
 fn agent_killed_the_data_plane_keeps_its_generation_and_reconnects() {
-    let (cores, workers) = test_cores();
-    let mut node = Node::new();
-    node.start_agent();
-    node.start_dataplane(&cores);
-    let out = node.ctl(&["apply", "-f", &config("demo.yaml"), "--wait"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    node.wait_workers_on(1, workers);
+    let (mut node, workers) = node_running_demo();
     let dp_pid = node.dataplane.as_ref().unwrap().pid();
 
     node.agent.take().unwrap().kill9();
@@ -155,13 +162,8 @@ fn agent_killed_the_data_plane_keeps_its_generation_and_reconnects() {
 
 #[test]
 fn data_plane_killed_the_restarted_one_serves_the_last_good_image_at_once() {
-    let (cores, workers) = test_cores();
-    let mut node = Node::new();
-    node.start_agent();
-    node.start_dataplane(&cores);
-    let out = node.ctl(&["apply", "-f", &config("demo.yaml"), "--wait"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    node.wait_workers_on(1, workers);
+    let (mut node, workers) = node_running_demo();
+    let (cores, _) = test_cores();
 
     // The image is kept as the last good file right after it went live.
     let kept = node.path("dataplane-state/tables.img");

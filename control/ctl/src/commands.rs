@@ -108,14 +108,7 @@ async fn execute(agent: &str, command: Command) -> Result<i32, String> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            print!(
-                "{}",
-                if json {
-                    render::status_json(&status)
-                } else {
-                    render::status_table(&status)
-                }
-            );
+            print!("{}", render::status(&status, json));
             Ok(0)
         }
         Command::Status { json, watch: true } => {
@@ -125,14 +118,7 @@ async fn execute(agent: &str, command: Command) -> Result<i32, String> {
                 .map_err(rpc)?
                 .into_inner();
             while let Some(status) = stream.message().await.map_err(rpc)? {
-                print!(
-                    "{}",
-                    if json {
-                        render::status_json(&status)
-                    } else {
-                        render::status_table(&status)
-                    }
-                );
+                print!("{}", render::status(&status, json));
             }
             Ok(0)
         }

@@ -19,6 +19,15 @@ pub(crate) fn config(text: &str, as_json: bool) -> Result<String, String> {
     })
 }
 
+/// A status as JSON or as a table.
+pub(crate) fn status(s: &StatusResponse, json: bool) -> String {
+    if json {
+        status_json(s)
+    } else {
+        status_table(s)
+    }
+}
+
 /// A table for people.
 pub(crate) fn status_table(s: &StatusResponse) -> String {
     let mut out = String::new();
