@@ -2,9 +2,18 @@
 
 use serde_json::{Value, json};
 
+/// Which part of the config a push changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// One route's weight: the usual push of a platform that sends its whole state.
+    Route,
+    /// One route's weight and one endpoint's port: nothing parsed before can be reused.
+    RouteAndEndpoint,
+}
+
 /// A config with `routes` HTTP route rules over `endpoints` endpoints, spread over clusters
-/// of 100 endpoints; `variant` changes one weight so every push is a new generation.
-pub fn config(routes: usize, endpoints: usize, variant: u32) -> String {
+/// of 100 endpoints; `variant` makes every push a new generation, changing what `change` says.
+pub fn config(routes: usize, endpoints: usize, variant: u32, change: Change) -> String {
     let per_cluster = 100.min(endpoints.max(1));
     let clusters = endpoints.div_ceil(per_cluster).max(1);
     let clusters_json: Vec<Value> = (0..clusters)
@@ -12,8 +21,12 @@ pub fn config(routes: usize, endpoints: usize, variant: u32) -> String {
             let eps: Vec<Value> = (0..per_cluster)
                 .map(|i| {
                     let n = c * per_cluster + i;
+                    let port = match change {
+                        Change::RouteAndEndpoint if n == 0 => 10_000 + variant % 50_000,
+                        _ => 8000 + (n >> 16) as u32,
+                    };
                     json!({
-                        "address": format!("198.18.{}.{}:{}", 16 + (n >> 8) % 200, n & 0xff, 8000 + (n >> 16)),
+                        "address": format!("198.18.{}.{}:{port}", 16 + (n >> 8) % 200, n & 0xff),
                         "weight": 1
                     })
                 })

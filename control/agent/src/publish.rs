@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use strait_compile::{Compiler, HealthSlots};
-use strait_config::FieldError;
+use strait_config::{FieldError, ParseCache};
 use tokio::sync::Mutex;
 use tracing::{error, info};
 
@@ -41,6 +41,8 @@ struct Current {
     slots: HealthSlots,
     /// Keeps the last generation's Maglev tables for reuse.
     compiler: Compiler,
+    /// Keeps the last push's parsed clusters for reuse.
+    parse_cache: ParseCache,
 }
 
 /// Owns the published config and serialises applies.
@@ -74,6 +76,7 @@ impl Publisher {
                 persisted,
                 slots,
                 compiler: Compiler::default(),
+                parse_cache: ParseCache::default(),
             },
             None => Current::default(),
         };
@@ -127,14 +130,18 @@ impl Publisher {
             + 1;
         let started = std::time::Instant::now();
         let slots = current.slots.clone();
-        let parsed = tokio::task::spawn_blocking(move || {
-            let config = strait_config::parse(&text)?;
-            let mut slots = slots;
-            let ordered = slots.assign(strait_compile::endpoints(&config));
-            Ok::<_, Vec<FieldError>>((text, config, slots, ordered))
+        let mut cache = std::mem::take(&mut current.parse_cache);
+        let (cache, parsed) = tokio::task::spawn_blocking(move || {
+            let parsed = cache.parse(&text).map(|config| {
+                let mut slots = slots;
+                let ordered = slots.assign(strait_compile::endpoints(&config));
+                (text, config, slots, ordered)
+            });
+            (cache, parsed)
         })
         .await
         .expect("parse task");
+        current.parse_cache = cache;
         let (text, config, slots, ordered) = match parsed {
             Ok(p) => p,
             Err(errors) => return Outcome::Rejected(errors),

@@ -20,6 +20,7 @@
 
 mod duration;
 mod error;
+mod incremental;
 pub mod kinds;
 mod model;
 mod names;
@@ -29,6 +30,7 @@ mod validate;
 
 pub use duration::{Duration, DurationError};
 pub use error::FieldError;
+pub use incremental::ParseCache;
 pub use model::{
     BackendRef, Certificate, Cluster, Config, DirectResponse, Endpoint, Filter, HashOn, Header,
     HeaderMatch, HeaderModifier, HttpRoute, L4Backend, L4Service, Listener, ListenerTls, PathMatch,

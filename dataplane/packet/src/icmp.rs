@@ -6,9 +6,9 @@
 //! `new_checked`. The invoking packet quoted by error messages is exposed as `payload()` but
 //! not parsed here.
 
-use crate::DropReason;
 use crate::checksum;
 use crate::field::{set_u16, u16_at};
+use crate::icmp_common::SEQ;
 
 /// Length of the ICMP header.
 pub const HEADER_LEN: usize = 8;
@@ -45,85 +45,12 @@ pub mod unreachable {
     pub const ADMIN_PROHIBITED: u8 = 13;
 }
 
-const TYPE: usize = 0;
-const CODE: usize = 1;
-const CHECKSUM: usize = 2;
-const IDENT: usize = 4;
-const SEQ: usize = 6;
-
-/// Zero-copy view of an ICMPv4 message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+crate::icmp_common::icmp_packet!("ICMPv4");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking it; accessors may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Self, DropReason> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
-    /// [`DropReason::BadIcmp`] if the buffer is shorter than the 8-byte header.
-    pub fn check_len(&self) -> Result<(), DropReason> {
-        if self.buffer.as_ref().len() < HEADER_LEN {
-            return Err(DropReason::BadIcmp);
-        }
-        Ok(())
-    }
-
-    /// Returns the wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    /// Message type (see [`msg_type`]).
-    pub fn msg_type(&self) -> u8 {
-        self.buffer.as_ref()[TYPE]
-    }
-
-    /// Message code.
-    pub fn msg_code(&self) -> u8 {
-        self.buffer.as_ref()[CODE]
-    }
-
-    /// Checksum field.
-    pub fn checksum(&self) -> u16 {
-        u16_at(self.buffer.as_ref(), CHECKSUM)
-    }
-
-    /// True for echo request or reply, whose identifier/sequence fields are meaningful.
-    pub fn is_echo(&self) -> bool {
-        matches!(
-            self.msg_type(),
-            msg_type::ECHO_REQUEST | msg_type::ECHO_REPLY
-        )
-    }
-
-    /// Echo identifier (bytes 4–5; meaningful only if [`Packet::is_echo`]).
-    pub fn echo_ident(&self) -> u16 {
-        u16_at(self.buffer.as_ref(), IDENT)
-    }
-
-    /// Echo sequence number (bytes 6–7; meaningful only if [`Packet::is_echo`]).
-    pub fn echo_seq_no(&self) -> u16 {
-        u16_at(self.buffer.as_ref(), SEQ)
-    }
-
     /// Next-hop MTU of "fragmentation needed" (bytes 6–7, RFC 1191).
     pub fn next_hop_mtu(&self) -> u16 {
         u16_at(self.buffer.as_ref(), SEQ)
-    }
-
-    /// Data after the header (echo data, or the quoted invoking packet).
-    pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[HEADER_LEN..]
     }
 
     /// True if the checksum over the whole message verifies.
@@ -133,29 +60,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    /// Sets the message type.
-    pub fn set_msg_type(&mut self, value: u8) {
-        self.buffer.as_mut()[TYPE] = value;
-    }
-
-    /// Sets the message code.
-    pub fn set_msg_code(&mut self, value: u8) {
-        self.buffer.as_mut()[CODE] = value;
-    }
-
-    /// Sets the echo identifier.
-    pub fn set_echo_ident(&mut self, value: u16) {
-        set_u16(self.buffer.as_mut(), IDENT, value);
-    }
-
     /// Sets the echo sequence number.
     pub fn set_echo_seq_no(&mut self, value: u16) {
         set_u16(self.buffer.as_mut(), SEQ, value);
-    }
-
-    /// Stores a checksum value as is.
-    pub fn set_checksum(&mut self, csum: u16) {
-        set_u16(self.buffer.as_mut(), CHECKSUM, csum);
     }
 
     /// Recomputes the checksum over the whole message.
@@ -169,6 +76,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DropReason;
 
     #[test]
     fn echo_request() {

@@ -5,9 +5,9 @@
 //! (the ND target address) are returned as `Option`, so nothing can panic. The checksum
 //! includes the IPv6 pseudo-header, passed in by the caller.
 
-use crate::DropReason;
 use crate::checksum;
-use crate::field::{array, set_u16, u16_at, u32_at};
+use crate::field::{array, u32_at};
+use crate::icmp_common::IDENT;
 
 /// Length of the ICMPv6 header.
 pub const HEADER_LEN: usize = 8;
@@ -38,78 +38,11 @@ pub mod msg_type {
     pub const REDIRECT: u8 = 137;
 }
 
-const TYPE: usize = 0;
-const CODE: usize = 1;
-const CHECKSUM: usize = 2;
-const IDENT: usize = 4;
-const SEQ: usize = 6;
 const ND_TARGET: usize = 8;
 
-/// Zero-copy view of an ICMPv6 message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+crate::icmp_common::icmp_packet!("ICMPv6");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking it; accessors may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Self, DropReason> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
-    /// [`DropReason::BadIcmp`] if the buffer is shorter than the 8-byte header.
-    pub fn check_len(&self) -> Result<(), DropReason> {
-        if self.buffer.as_ref().len() < HEADER_LEN {
-            return Err(DropReason::BadIcmp);
-        }
-        Ok(())
-    }
-
-    /// Returns the wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    /// Message type (see [`msg_type`]).
-    pub fn msg_type(&self) -> u8 {
-        self.buffer.as_ref()[TYPE]
-    }
-
-    /// Message code.
-    pub fn msg_code(&self) -> u8 {
-        self.buffer.as_ref()[CODE]
-    }
-
-    /// Checksum field.
-    pub fn checksum(&self) -> u16 {
-        u16_at(self.buffer.as_ref(), CHECKSUM)
-    }
-
-    /// True for echo request or reply.
-    pub fn is_echo(&self) -> bool {
-        matches!(
-            self.msg_type(),
-            msg_type::ECHO_REQUEST | msg_type::ECHO_REPLY
-        )
-    }
-
-    /// Echo identifier (meaningful only if [`Packet::is_echo`]).
-    pub fn echo_ident(&self) -> u16 {
-        u16_at(self.buffer.as_ref(), IDENT)
-    }
-
-    /// Echo sequence number (meaningful only if [`Packet::is_echo`]).
-    pub fn echo_seq_no(&self) -> u16 {
-        u16_at(self.buffer.as_ref(), SEQ)
-    }
-
     /// MTU of "packet too big" (bytes 4–7).
     pub fn mtu(&self) -> u32 {
         u32_at(self.buffer.as_ref(), IDENT)
@@ -126,11 +59,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
         (is_nd && b.len() >= ND_TARGET + 16).then(|| array(b, ND_TARGET))
     }
 
-    /// Data after the 8-byte header.
-    pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[HEADER_LEN..]
-    }
-
     /// True if the checksum verifies, given the IPv6 pseudo-header sum.
     pub fn verify_checksum(&self, pseudo_header_sum: u16) -> bool {
         checksum::combine(&[pseudo_header_sum, checksum::sum(self.buffer.as_ref())]) == 0xFFFF
@@ -138,26 +66,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    /// Sets the message type.
-    pub fn set_msg_type(&mut self, value: u8) {
-        self.buffer.as_mut()[TYPE] = value;
-    }
-
-    /// Sets the message code.
-    pub fn set_msg_code(&mut self, value: u8) {
-        self.buffer.as_mut()[CODE] = value;
-    }
-
-    /// Sets the echo identifier.
-    pub fn set_echo_ident(&mut self, value: u16) {
-        set_u16(self.buffer.as_mut(), IDENT, value);
-    }
-
-    /// Stores a checksum value as is.
-    pub fn set_checksum(&mut self, csum: u16) {
-        set_u16(self.buffer.as_mut(), CHECKSUM, csum);
-    }
-
     /// Recomputes the checksum over the whole message plus the pseudo-header sum.
     pub fn fill_checksum(&mut self, pseudo_header_sum: u16) {
         self.set_checksum(0);
@@ -169,6 +77,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DropReason;
 
     #[test]
     fn neighbor_solicitation() {

@@ -26,6 +26,7 @@ pub mod ethernet;
 mod field;
 pub mod flow;
 pub mod icmp;
+mod icmp_common;
 pub mod icmpv6;
 pub mod ip;
 pub mod ipv4;

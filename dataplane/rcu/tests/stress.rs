@@ -132,8 +132,9 @@ fn readers_never_see_a_dropped_value_and_every_value_is_dropped_once() {
     assert_eq!(shared.drops.load(Ordering::SeqCst), VALUES);
     assert!(shared.life.iter().all(|l| l.load(Ordering::SeqCst) == DEAD));
     assert!(bursts > 0);
-    assert!(
-        switches >= (VALUES / 64) as u64,
-        "readers switched only {switches} times"
-    );
+    // How many generations a reader passes through depends on scheduling: `readers_at_least`
+    // does not wait for offline readers, and these go offline on purpose, so on a loaded
+    // machine they may skip most values. They must still have moved at least once, or the
+    // test exercised nothing.
+    assert!(switches > 0, "readers never switched generations");
 }

@@ -5,7 +5,9 @@
 //! every worker runs the new generation (push→live), and reading the agent's own measure of
 //! the same (request received → every worker live, without the client's encoding and the
 //! transfer). Each size gets warm-up pushes and then `PUSHES` timed ones, every one a new
-//! generation (JSON, as a platform pushes). The agent has a core of its own; the data plane's
+//! generation (JSON, as a platform pushes). A push changes one route's weight, as a platform
+//! sending its whole state usually does; the `cold` rows also change an endpoint, so nothing
+//! the agent parsed before can be reused. The agent has a core of its own; the data plane's
 //! worker and this generator share the other. The baseline is the same loop with a one-route
 //! config: the fixed cost of a push (gRPC, fsync of the state file, the switch), so the ratio
 //! says what the size itself costs. First it times each stage in-process, to show where a push
@@ -14,7 +16,10 @@
 use std::time::Instant;
 
 use strait_e2e::Node;
-use strait_perf::{quantile, result_line, stages, synth};
+use strait_perf::{
+    quantile, result_line, stages,
+    synth::{self, Change},
+};
 use strait_proto::v1::ApplyRequest;
 
 const WARMUP: u32 = 3;
@@ -25,7 +30,7 @@ const PUSHES: u32 = 25;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let text = synth::config(10_000, 100_000, 0);
+    let text = synth::config(10_000, 100_000, 0, Change::RouteAndEndpoint);
     let stages = stages::breakdown(&text, 5);
     let line: Vec<String> = stages
         .iter()
@@ -54,22 +59,17 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let size = |label, routes, endpoints, change| Size {
+        label,
+        routes,
+        endpoints,
+        change,
+    };
     let sizes = [
-        Size {
-            label: "base",
-            routes: 1,
-            endpoints: 1,
-        },
-        Size {
-            label: "1k",
-            routes: 1_000,
-            endpoints: 100_000,
-        },
-        Size {
-            label: "10k",
-            routes: 10_000,
-            endpoints: 100_000,
-        },
+        size("base", 1, 1, Change::Route),
+        size("1k", 1_000, 100_000, Change::Route),
+        size("10k", 10_000, 100_000, Change::Route),
+        size("10k cold", 10_000, 100_000, Change::RouteAndEndpoint),
     ];
     let mut variant = 0;
     let mut measured = Vec::new();
@@ -77,7 +77,7 @@ fn main() {
         let texts: Vec<String> = (0..WARMUP + PUSHES)
             .map(|_| {
                 variant += 1;
-                synth::config(size.routes, size.endpoints, variant)
+                synth::config(size.routes, size.endpoints, variant, size.change)
             })
             .collect();
         let (wall, agent) = runtime.block_on(push_all(&node.api(), &texts));
@@ -88,7 +88,7 @@ fn main() {
             agent_p99: quantile(&agent, 0.99),
         };
         println!(
-            "{:>5}: {:>6} routes {:>7} endpoints, {:>4.1} MiB  push→live p50 {:>6.2} ms  p99 {:>6.2} ms  (agent: request → every worker live p50 {:>6.2} ms  p99 {:>6.2} ms)",
+            "{:>8}: {:>6} routes {:>7} endpoints, {:>4.1} MiB  push→live p50 {:>6.2} ms  p99 {:>6.2} ms  (agent: request → every worker live p50 {:>6.2} ms  p99 {:>6.2} ms)",
             size.label,
             size.routes,
             size.endpoints,
@@ -109,7 +109,7 @@ fn main() {
                 .map_or(line, |(_, rest)| rest.trim())
         );
     }
-    let [base, k1, k10] = [&measured[0], &measured[1], &measured[2]];
+    let [base, k1, k10, cold] = [&measured[0], &measured[1], &measured[2], &measured[3]];
     let pairs = [
         ("p50_ms_1k", k1.p50),
         ("p99_ms_1k", k1.p99),
@@ -117,6 +117,8 @@ fn main() {
         ("p99_ms_10k", k10.p99),
         ("agent_p50_ms_10k", k10.agent_p50),
         ("agent_p99_ms_10k", k10.agent_p99),
+        ("cold_p50_ms_10k", cold.p50),
+        ("cold_p99_ms_10k", cold.p99),
         ("base_p50_ms", base.p50),
         ("ratio_10k_vs_base", k10.p50 / base.p50),
     ];
@@ -127,6 +129,8 @@ struct Size {
     label: &'static str,
     routes: usize,
     endpoints: usize,
+    /// What each push changes.
+    change: Change,
 }
 
 struct Measured {

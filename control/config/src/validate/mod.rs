@@ -32,8 +32,17 @@ pub const MAX_WEIGHT: u32 = 1_000_000;
 
 /// Checks `raw` and builds the typed model, or returns every mistake found.
 pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
+    validate_with(raw, None)
+}
+
+/// [`validate`], taking the clusters already validated from identical raw clusters (see
+/// [`crate::ParseCache`]): cluster validation depends on nothing but the cluster itself.
+pub(crate) fn validate_with(
+    raw: RawConfig,
+    clusters: Option<Vec<crate::Cluster>>,
+) -> Result<Config, Vec<FieldError>> {
     let mut errs = Errors::default();
-    let mut config = build(&mut errs, &raw);
+    let mut config = build(&mut errs, &raw, clusters);
     if !errs.is_empty() {
         return Err(errs.into_vec());
     }
@@ -42,7 +51,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
 }
 
 /// Runs every check; the result is complete (and its indices valid) only if `errs` stays empty.
-fn build(e: &mut Errors, raw: &RawConfig) -> Config {
+fn build(e: &mut Errors, raw: &RawConfig, clusters: Option<Vec<crate::Cluster>>) -> Config {
     let listener_names = unique_names(e, "listeners", "listener", &raw.listeners, |l| &l.name);
     let cluster_names = unique_names(e, "clusters", "cluster", &raw.clusters, |c| &c.name);
     unique_names(e, "httpRoutes", "HTTP route", &raw.http_routes, |r| &r.name);
@@ -61,7 +70,7 @@ fn build(e: &mut Errors, raw: &RawConfig) -> Config {
         http_routes: http::routes(e, &refs, &raw.http_routes),
         tcp_routes: stream::tcp_routes(e, &refs, &raw.tcp_routes),
         tls_routes: stream::tls_routes(e, &refs, &raw.tls_routes),
-        clusters: cluster::clusters(e, &raw.clusters),
+        clusters: clusters.unwrap_or_else(|| cluster::clusters(e, &raw.clusters)),
         l4_services: l4::services(e, &raw.l4_services),
         raw: RawConfig::default(),
     }
