@@ -1,2 +1,54 @@
 //! Per-core connection tracking for the Strait L4 fast path.
+//!
+//! One [`Conntrack`] per worker core, owned by that worker: no locks, no atomics, no allocation
+//! after [`Conntrack::new`], O(1) expected (and bounded) work per lookup. Sans-IO: time is a
+//! `u64` of nanoseconds the caller passes in; nothing reads a clock.
+//!
+//! # Order of use
+//! 1. At start: [`Conntrack::new`]`(`[`Config`]`)` with a fixed capacity and a random seed.
+//! 2. Per packet: [`Conntrack::lookup`] with the packet's [`FlowKey`] →
+//!    `Some((id, direction))` for a known connection; then [`Conntrack::observe`] with the TCP
+//!    flags and length, and [`Conntrack::get`] for the backend and NAT data.
+//! 3. On a miss for a new flow: choose a backend (Maglev), allocate the SNAT port, then
+//!    [`Conntrack::insert`]`(fwd, reply, conn, now, on_release)` and `observe` the packet.
+//! 4. Once per burst: [`Conntrack::expire`]`(now, budget, on_release)`.
+//! 5. Every connection the table drops by itself (expired or evicted) passes through an
+//!    `on_release` callback as a [`Released`]; the caller frees its SNAT port there. Connections
+//!    the caller [`remove`](Conntrack::remove)s are returned directly.
+//!
+//! # Invariants
+//! * Each connection is reachable by two keys — forward (client → VIP) and reply (backend →
+//!   SNAT address:port) — that point at one slot; [`Direction`] says which matched.
+//! * An entry past the timeout of its [`State`] ([`Timeouts`]) is absent for `lookup`; its slot
+//!   is reclaimed lazily, by `insert` when it needs the room or the key, or by `expire`.
+//! * A [`ConnId`] stays valid until its connection is removed, expired or evicted; after that
+//!   `get`/`get_mut`/`observe`/`remove` return `None` for it.
+//!
+//! # Backend-set changes
+//! The table knows nothing of service generations beyond storing [`Conn::generation`]. When the
+//! agent publishes a new generation (backends added, drained or removed, Maglev rebuilt), an
+//! established flow keeps using [`Conn::backend`] from its entry: the worker must consult Maglev
+//! only on a lookup miss, so existing connections never move to another backend because the
+//! set changed. Whether to keep a flow whose backend has been *removed* (rather than drained)
+//! is the worker's decision: it compares `Conn::generation`/`backend` with the current tables
+//! and calls [`Conntrack::remove`] if the backend is gone.
+
 #![forbid(unsafe_code)]
+
+mod buckets;
+mod conn;
+mod counters;
+mod expire;
+mod insert;
+mod state;
+mod table;
+
+#[cfg(test)]
+mod tests;
+
+pub use conn::{Conn, ConnId, Direction, Reason, Released};
+pub use counters::Counters;
+pub use insert::{InsertError, MAX_VICTIMS};
+pub use state::{NS_PER_SEC, State, Timeouts};
+pub use strait_packet::FlowKey;
+pub use table::{BadCapacity, Config, Conntrack, Eviction, MAX_CAPACITY};

@@ -1,0 +1,326 @@
+//! The per-core table: construction, lookup by either key, per-packet `observe`, removal.
+//!
+//! # Invariants
+//! * All memory (`slots`, `buckets`, `free`) is allocated in [`Conntrack::new`]; nothing here or
+//!   in `insert`/`expire` grows a `Vec` past the capacity it was created with.
+//! * An occupied slot has exactly two occupied buckets, at `Entry::pos`, holding
+//!   `slot << 1 | 0` (forward key) and `slot << 1 | 1` (reply key); a free slot has none and
+//!   its index is on `free` exactly once.
+//! * A key is held by at most one slot (live or expired-but-unreclaimed).
+//! * Expiry is judged at use: an entry with `now - last_seen >= timeout(state)` is absent for
+//!   [`Conntrack::lookup`]; its slot is reclaimed later by `insert` (when it needs room or the
+//!   same key) or by the `expire` sweep, which both hand it back as a [`Released`].
+
+use crate::buckets::{self, Bucket, EMPTY, Hashed};
+use crate::conn::{Conn, ConnId, Direction, Reason, Released};
+use crate::counters::Counters;
+use crate::state::Timeouts;
+use strait_packet::FlowKey;
+
+/// Largest supported capacity (slot numbers must fit in 31 bits with room for the buckets).
+pub const MAX_CAPACITY: usize = 1 << 26;
+
+/// What `insert` does when it needs room and finds no expired entry in its probe windows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Eviction {
+    /// Evict the connection with the oldest `last_seen` in the windows, sparing `Established`
+    /// ones while any other candidate exists.
+    #[default]
+    OldestInWindow,
+    /// Never evict a live connection: refuse the new one with `InsertError::Full`.
+    Never,
+}
+
+/// Settings fixed for the table's lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Maximum number of connections (`1..=MAX_CAPACITY`).
+    pub capacity: usize,
+    /// Idle timeouts per state.
+    pub timeouts: Timeouts,
+    /// Hash seed; pick it at random per table so clients cannot aim collisions at a window.
+    pub seed: u64,
+    /// Policy when the table or a probe window is full.
+    pub eviction: Eviction,
+}
+
+impl Config {
+    /// Default timeouts and eviction for `capacity` connections, hashed with `seed`.
+    pub fn new(capacity: usize, seed: u64) -> Config {
+        Config {
+            capacity,
+            timeouts: Timeouts::default(),
+            seed,
+            eviction: Eviction::default(),
+        }
+    }
+}
+
+/// `Config::capacity` was 0 or above [`MAX_CAPACITY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadCapacity;
+
+impl core::fmt::Display for BadCapacity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "conntrack capacity must be in 1..={MAX_CAPACITY}")
+    }
+}
+
+impl core::error::Error for BadCapacity {}
+
+/// A live (or expired, not yet reclaimed) connection in its slot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    pub(crate) keys: [FlowKey; 2],
+    pub(crate) pos: [u32; 2],
+    pub(crate) conn: Conn,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slot {
+    pub(crate) epoch: u32,
+    pub(crate) entry: Option<Entry>,
+}
+
+/// One worker's connection table: owned and mutated by that worker alone, so no locks.
+#[derive(Debug)]
+pub struct Conntrack {
+    pub(crate) config: Config,
+    pub(crate) mask: usize,
+    pub(crate) buckets: Vec<Bucket>,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) free: Vec<u32>,
+    pub(crate) cursor: usize,
+    pub(crate) counters: Counters,
+}
+
+impl Conntrack {
+    /// Allocates every slot and bucket for `config.capacity` connections.
+    pub fn new(config: Config) -> Result<Conntrack, BadCapacity> {
+        let cap = config.capacity;
+        if cap == 0 || cap > MAX_CAPACITY {
+            return Err(BadCapacity);
+        }
+        let n = buckets::bucket_count(cap);
+        let mut free = Vec::with_capacity(cap);
+        // Pop order 0, 1, 2, … (cap fits in u32: checked above).
+        free.extend((0..cap as u32).rev());
+        Ok(Conntrack {
+            config,
+            mask: n - 1,
+            buckets: vec![Bucket::VACANT; n],
+            slots: vec![
+                Slot {
+                    epoch: 0,
+                    entry: None
+                };
+                cap
+            ],
+            free,
+            cursor: 0,
+            counters: Counters::default(),
+        })
+    }
+
+    /// Maximum number of connections.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Occupied slots, including expired entries not yet reclaimed.
+    pub fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// True if no slot is occupied.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The table's settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Event counters.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Finds the live connection `key` belongs to, and which of its keys matched. An expired
+    /// entry counts as a miss (and stays until `insert` or `expire` reclaims it).
+    pub fn lookup(&mut self, key: &FlowKey, now: u64) -> Option<(ConnId, Direction)> {
+        let h = buckets::hash_key(self.config.seed, key);
+        match self.find(key, h) {
+            Some((index, dir, _)) if !self.expired_at(index, now) => {
+                self.counters.lookup_hits += 1;
+                Some((self.id_of(index), dir))
+            }
+            _ => {
+                self.counters.lookup_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// The connection `id` names, or `None` if it has been released. Does not check expiry.
+    pub fn get(&self, id: ConnId) -> Option<&Conn> {
+        self.entry(id).map(|e| &e.conn)
+    }
+
+    /// Mutable access to the connection `id` names, or `None` if it has been released.
+    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.epoch != id.epoch {
+            return None;
+        }
+        slot.entry.as_mut().map(|e| &mut e.conn)
+    }
+
+    /// The forward and reply keys of `id`, indexed by [`Direction::index`].
+    pub fn keys(&self, id: ConnId) -> Option<&[FlowKey; 2]> {
+        self.entry(id).map(|e| &e.keys)
+    }
+
+    /// Records one packet of `bytes` bytes in direction `dir` (TCP `flags`, 0 for other
+    /// protocols) at `now`: advances the state machine, `last_seen` (never backwards) and the
+    /// counters. Returns the new state, or `None` if `id` has been released.
+    pub fn observe(
+        &mut self,
+        id: ConnId,
+        dir: Direction,
+        flags: u8,
+        bytes: u32,
+        now: u64,
+    ) -> Option<crate::State> {
+        let conn = self.get_mut(id)?;
+        conn.state = conn.state.next(dir, flags);
+        conn.last_seen = conn.last_seen.max(now);
+        conn.packets[dir.index()] += 1;
+        conn.bytes[dir.index()] += u64::from(bytes);
+        Some(conn.state)
+    }
+
+    /// True if `id` is released or past its timeout at `now`.
+    pub fn is_expired(&self, id: ConnId, now: u64) -> bool {
+        self.entry(id)
+            .is_none_or(|e| self.conn_expired(&e.conn, now))
+    }
+
+    /// Removes `id` (e.g. after the worker saw the last ACK, or the backend was drained) and
+    /// returns its keys and contents; `None` if it was already released.
+    pub fn remove(&mut self, id: ConnId) -> Option<([FlowKey; 2], Conn)> {
+        self.entry(id)?;
+        let e = self.release_slot(id.index);
+        self.counters.removed += 1;
+        Some((e.keys, e.conn))
+    }
+
+    fn entry(&self, id: ConnId) -> Option<&Entry> {
+        let slot = self.slots.get(id.index as usize)?;
+        if slot.epoch != id.epoch {
+            return None;
+        }
+        slot.entry.as_ref()
+    }
+
+    pub(crate) fn id_of(&self, index: u32) -> ConnId {
+        ConnId {
+            index,
+            epoch: self.slots[index as usize].epoch,
+        }
+    }
+
+    /// Slot, direction and bucket of `key`, expired or not.
+    pub(crate) fn find(&self, key: &FlowKey, h: Hashed) -> Option<(u32, Direction, usize)> {
+        buckets::window(h.home, self.mask).find_map(|pos| {
+            let b = self.buckets[pos];
+            if b.is_empty() || b.tag != h.tag {
+                return None;
+            }
+            let (index, dir) = (b.entry >> 1, Direction::from_bit(b.entry));
+            let e = self.slots[index as usize].entry.as_ref()?;
+            (e.keys[dir.index()] == *key).then_some((index, dir, pos))
+        })
+    }
+
+    pub(crate) fn conn_expired(&self, conn: &Conn, now: u64) -> bool {
+        let timeout = self
+            .config
+            .timeouts
+            .for_state(conn.state, conn.idle_timeout);
+        now.saturating_sub(conn.last_seen) >= timeout
+    }
+
+    /// True if the occupied slot `index` is past its timeout.
+    pub(crate) fn expired_at(&self, index: u32, now: u64) -> bool {
+        self.slots[index as usize]
+            .entry
+            .as_ref()
+            .is_some_and(|e| self.conn_expired(&e.conn, now))
+    }
+
+    /// Empties the occupied slot `index` and its two buckets; bumps the generation.
+    pub(crate) fn release_slot(&mut self, index: u32) -> Entry {
+        let slot = &mut self.slots[index as usize];
+        let Some(e) = slot.entry.take() else {
+            unreachable!("release_slot on a free slot");
+        };
+        slot.epoch = slot.epoch.wrapping_add(1);
+        for pos in e.pos {
+            self.buckets[pos as usize] = Bucket::VACANT;
+        }
+        self.free.push(index);
+        self.counters.live -= 1;
+        e
+    }
+
+    /// Releases slot `index` for `reason`, counts it and hands it to `on_release`.
+    pub(crate) fn reclaim(
+        &mut self,
+        index: u32,
+        reason: Reason,
+        on_release: &mut impl FnMut(Released),
+    ) {
+        let id = self.id_of(index);
+        let e = self.release_slot(index);
+        match reason {
+            Reason::Expired => self.counters.expired += 1,
+            Reason::Evicted => self.counters.evicted += 1,
+        }
+        on_release(Released {
+            id,
+            keys: e.keys,
+            conn: e.conn,
+            reason,
+        });
+    }
+
+    /// Stores a new entry; the caller has checked that `index` is the top of `free` and both
+    /// buckets are empty.
+    pub(crate) fn occupy(
+        &mut self,
+        index: u32,
+        hashes: [Hashed; 2],
+        pos: [usize; 2],
+        entry_keys: [FlowKey; 2],
+        conn: Conn,
+    ) -> ConnId {
+        debug_assert!(pos.iter().all(|&p| self.buckets[p].entry == EMPTY));
+        let popped = self.free.pop();
+        debug_assert_eq!(popped, Some(index));
+        for (d, (h, p)) in hashes.iter().zip(pos).enumerate() {
+            self.buckets[p] = Bucket {
+                tag: h.tag,
+                entry: index << 1 | d as u32,
+            };
+        }
+        self.slots[index as usize].entry = Some(Entry {
+            keys: entry_keys,
+            pos: pos.map(|p| p as u32),
+            conn,
+        });
+        self.counters.live += 1;
+        self.id_of(index)
+    }
+}
