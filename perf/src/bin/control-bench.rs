@@ -100,12 +100,29 @@ fn main() {
         );
         measured.push(m);
     }
-    // Where the agent spent the last push, from its own log.
+    // Where the agent spent the slowest timed push of the last series, from its own log.
     let log = node.agent.as_ref().expect("agent").log();
-    if let Some(line) = log.lines().rev().find(|l| l.contains("published")) {
+    let field = |line: &str, key: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let total = |l: &&str| {
+        ["parse_ms", "compile_ms", "persist_wait_ms"]
+            .iter()
+            .map(|k| field(l, k))
+            .sum::<f64>()
+    };
+    let pushes: Vec<&str> = log.lines().filter(|l| l.contains(" published ")).collect();
+    let last_series = &pushes[pushes.len().saturating_sub(PUSHES as usize)..];
+    let slowest = last_series
+        .iter()
+        .copied()
+        .max_by(|a, b| total(a).total_cmp(&total(b)));
+    if let Some(line) = slowest {
         println!(
-            "agent, last push: {}",
-            line.split_once("published")
+            "agent, slowest push: {}",
+            line.split_once(" published ")
                 .map_or(line, |(_, rest)| rest.trim())
         );
     }
