@@ -146,16 +146,28 @@ impl Control {
 
     fn run(&mut self, stop: &AtomicBool) {
         let mut delay = RECONNECT_MIN;
+        // Said once per outage, not on every retry.
+        let mut said_unreachable = false;
         while !stop.load(Ordering::Relaxed) {
             match Link::connect(&self.link_socket) {
                 Ok(link) => {
                     delay = RECONNECT_MIN;
+                    said_unreachable = false;
                     match self.session(&link, stop) {
                         Ok(()) => {}
                         Err(e) => warn!(error = %e, "agent link lost; reconnecting"),
                     }
                 }
-                Err(_) => {
+                Err(e) => {
+                    if !said_unreachable {
+                        info!(
+                            socket = %self.link_socket.display(),
+                            error = %e,
+                            generation = self.generation(),
+                            "agent not reachable; serving the current tables and retrying"
+                        );
+                        said_unreachable = true;
+                    }
                     thread::sleep(delay);
                     delay = (delay * 2).min(RECONNECT_MAX);
                 }
