@@ -1,0 +1,109 @@
+//! Shared fixtures: table images with L4 services, and frames built with etherparse.
+#![allow(dead_code)] // each test binary uses part of this module
+
+use core::net::{IpAddr, SocketAddr};
+use strait_packet::{Parsed, parse_frame};
+use strait_table::maglev::{MaglevBackend, backend_key};
+use strait_table::{Image, ImageBuilder, ImageBytes, L4Backend, L4Mode, L4Service, Protocol};
+use strait_table::{encode_ip, l4_flags};
+
+/// Maglev table size for tests: prime and > 100 × the largest backend count used.
+pub const TABLE_SIZE: u32 = 4099;
+
+/// One service to put in an image.
+pub struct Svc {
+    pub vip: &'static str,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub mode: L4Mode,
+    pub flags: u8,
+    /// `(address, weight, port)`; backend `i` gets health slot `i` of this service + `slot_base`.
+    pub backends: Vec<(String, u32, u16)>,
+    pub slot_base: u32,
+}
+
+impl Svc {
+    pub fn new(vip: &'static str, port: u16, protocol: Protocol, backends: usize) -> Self {
+        let v6 = vip.contains(':');
+        Svc {
+            vip,
+            port,
+            protocol,
+            mode: L4Mode::FullNat,
+            flags: 0,
+            backends: (1..=backends)
+                .map(|i| {
+                    let addr = if v6 {
+                        format!("fd00::{i}")
+                    } else {
+                        format!("10.1.0.{i}")
+                    };
+                    (addr, 1, 0)
+                })
+                .collect(),
+            slot_base: 0,
+        }
+    }
+}
+
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().expect("test address")
+}
+
+pub fn sock(s: &str) -> SocketAddr {
+    s.parse().expect("test socket address")
+}
+
+/// Builds and parses an image holding `services`, in order.
+pub fn image(services: &[Svc]) -> Image<ImageBytes> {
+    let mut b = ImageBuilder::new(7);
+    for svc in services {
+        let backends: Vec<L4Backend> = svc
+            .backends
+            .iter()
+            .zip(0u32..)
+            .map(|((addr, weight, port), i)| {
+                let (addr, family) = encode_ip(ip(addr));
+                L4Backend {
+                    addr,
+                    family,
+                    weight: *weight,
+                    health_slot: svc.slot_base + i,
+                    port: *port,
+                    mac: [2, 0, 0, 0, 0, i as u8 + 1],
+                    has_mac: 1,
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let keys: Vec<MaglevBackend> = backends
+            .iter()
+            .map(|x| MaglevBackend {
+                key: backend_key(&x.addr, x.family, x.port_for(svc.port)),
+                weight: x.weight,
+            })
+            .collect();
+        let range = b.extend(&backends);
+        let maglev = b.maglev_table(&keys, TABLE_SIZE).expect("maglev");
+        let (vip, family) = encode_ip(ip(svc.vip));
+        let name = b.string(svc.vip);
+        b.push_l4_service(L4Service {
+            name,
+            vip,
+            family,
+            port: svc.port,
+            protocol: svc.protocol.code(),
+            mode: svc.mode.code(),
+            flags: svc.flags & l4_flags::ALL,
+            backends: range,
+            maglev,
+            ..Default::default()
+        });
+    }
+    Image::parse(b.finish()).expect("valid image")
+}
+
+/// Parses a frame the test built, panicking on a drop.
+pub fn parsed(frame: &[u8]) -> Parsed {
+    parse_frame(frame).expect("test frame parses")
+}
