@@ -31,25 +31,9 @@ const SPA: usize = 14;
 const THA: usize = 18;
 const TPA: usize = 24;
 
-/// Zero-copy view of an Ethernet/IPv4 ARP packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+crate::view::view!(Packet, "Zero-copy view of an Ethernet/IPv4 ARP packet.");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking it; accessors may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Self, DropReason> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// [`DropReason::BadArp`] unless the buffer is a complete Ethernet/IPv4 ARP packet.
     pub fn check_len(&self) -> Result<(), DropReason> {
         let b = self.buffer.as_ref();
@@ -62,11 +46,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(DropReason::BadArp);
         }
         Ok(())
-    }
-
-    /// Returns the wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// Operation: [`operation::REQUEST`], [`operation::REPLY`] or another value.

@@ -38,25 +38,9 @@ const ETHERTYPE: usize = 12;
 const TCI: usize = 14;
 const INNER_ETHERTYPE: usize = 16;
 
-/// Zero-copy view of an Ethernet II frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Frame<T: AsRef<[u8]>> {
-    buffer: T,
-}
+crate::view::view!(Frame, "Zero-copy view of an Ethernet II frame.");
 
 impl<T: AsRef<[u8]>> Frame<T> {
-    /// Wraps `buffer` without checking it; accessors may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Frame { buffer }
-    }
-
-    /// Wraps `buffer` after [`Frame::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Self, DropReason> {
-        let frame = Self::new_unchecked(buffer);
-        frame.check_len()?;
-        Ok(frame)
-    }
-
     /// Checks that the header (and VLAN tag, if any) fits: [`DropReason::TooShort`] otherwise.
     pub fn check_len(&self) -> Result<(), DropReason> {
         let b = self.buffer.as_ref();
@@ -67,11 +51,6 @@ impl<T: AsRef<[u8]>> Frame<T> {
             return Err(DropReason::TooShort);
         }
         Ok(())
-    }
-
-    /// Returns the wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// Destination MAC.

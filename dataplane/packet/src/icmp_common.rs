@@ -26,25 +26,12 @@ pub(crate) const SEQ: usize = 6;
 /// `$version` (e.g. `"ICMPv4"`) only names the version in the struct's doc comment.
 macro_rules! icmp_packet {
     ($version:literal) => {
-        #[doc = concat!("Zero-copy view of an ", $version, " message.")]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub struct Packet<T: AsRef<[u8]>> {
-            buffer: T,
-        }
+        $crate::view::view!(
+            Packet,
+            concat!("Zero-copy view of an ", $version, " message.")
+        );
 
         impl<T: AsRef<[u8]>> Packet<T> {
-            /// Wraps `buffer` without checking it; accessors may panic on a short buffer.
-            pub const fn new_unchecked(buffer: T) -> Self {
-                Packet { buffer }
-            }
-
-            /// Wraps `buffer` after [`Packet::check_len`].
-            pub fn new_checked(buffer: T) -> Result<Self, $crate::DropReason> {
-                let p = Self::new_unchecked(buffer);
-                p.check_len()?;
-                Ok(p)
-            }
-
             /// [`DropReason::BadIcmp`](crate::DropReason::BadIcmp) if the buffer is shorter
             /// than the 8-byte header.
             pub fn check_len(&self) -> Result<(), $crate::DropReason> {
@@ -52,11 +39,6 @@ macro_rules! icmp_packet {
                     return Err($crate::DropReason::BadIcmp);
                 }
                 Ok(())
-            }
-
-            /// Returns the wrapped buffer.
-            pub fn into_inner(self) -> T {
-                self.buffer
             }
 
             /// Message type (see [`msg_type`]).

@@ -27,25 +27,9 @@ const CHECKSUM: usize = 10;
 const SRC: usize = 12;
 const DST: usize = 16;
 
-/// Zero-copy view of an IPv4 packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+crate::view::view!(Packet, "Zero-copy view of an IPv4 packet.");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking it; accessors may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Self, DropReason> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// Validates version and length fields against the buffer.
     ///
     /// [`DropReason::TooShort`] below 20 bytes, [`DropReason::BadIpVersion`], [`DropReason::BadIpHeaderLength`]
@@ -68,11 +52,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(DropReason::BadIpTotalLength);
         }
         Ok(())
-    }
-
-    /// Returns the wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// Version nibble (4 once checked).

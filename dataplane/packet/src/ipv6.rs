@@ -26,25 +26,9 @@ const HOP_LIMIT: usize = 7;
 const SRC: usize = 8;
 const DST: usize = 24;
 
-/// Zero-copy view of an IPv6 packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+crate::view::view!(Packet, "Zero-copy view of an IPv6 packet.");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking it; accessors may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Self, DropReason> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// [`DropReason::TooShort`] below 40 bytes, [`DropReason::BadIpVersion`] unless version 6,
     /// [`DropReason::BadIpTotalLength`] if the payload length runs past the buffer.
     pub fn check_len(&self) -> Result<(), DropReason> {
@@ -59,11 +43,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(DropReason::BadIpTotalLength);
         }
         Ok(())
-    }
-
-    /// Returns the wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// Version nibble (6 once checked).

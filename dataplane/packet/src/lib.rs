@@ -35,6 +35,7 @@ pub mod parse;
 mod reason;
 pub mod tcp;
 pub mod udp;
+mod view;
 
 pub use flow::{Family, FlowKey};
 pub use parse::{Kind, L4, Parsed, parse_frame};

@@ -60,25 +60,9 @@ impl core::ops::BitOr for Flags {
     }
 }
 
-/// Zero-copy view of a TCP segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+crate::view::view!(Packet, "Zero-copy view of a TCP segment.");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking it; accessors may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Self, DropReason> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// [`DropReason::BadTcpHeader`] if the segment is shorter than 20 bytes, or the data offset is
     /// below 5 or past the end of the segment.
     pub fn check_len(&self) -> Result<(), DropReason> {
@@ -91,11 +75,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(DropReason::BadTcpHeader);
         }
         Ok(())
-    }
-
-    /// Returns the wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// Source port.

@@ -20,25 +20,9 @@ const DST_PORT: usize = 2;
 const LENGTH: usize = 4;
 const CHECKSUM: usize = 6;
 
-/// Zero-copy view of a UDP datagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+crate::view::view!(Packet, "Zero-copy view of a UDP datagram.");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking it; accessors may panic on a short buffer.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Self, DropReason> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// [`DropReason::BadUdpLength`] if the header is truncated or the length field is below 8 or
     /// past the buffer.
     pub fn check_len(&self) -> Result<(), DropReason> {
@@ -51,11 +35,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(DropReason::BadUdpLength);
         }
         Ok(())
-    }
-
-    /// Returns the wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// Source port.
