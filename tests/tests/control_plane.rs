@@ -26,8 +26,8 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// An agent and a data plane with every worker running `configs/demo.yaml` as generation 1;
-/// returns the node and its number of workers.
-fn node_running_demo() -> (Node, usize) {
+/// returns the node, its number of workers and what `straitctl apply --wait` printed.
+fn node_running_demo() -> (Node, usize, String) {
     let (cores, workers) = test_cores();
     let mut node = Node::new();
     node.start_agent();
@@ -35,25 +35,17 @@ fn node_running_demo() -> (Node, usize) {
     let out = node.ctl(&["apply", "-f", &config("demo.yaml"), "--wait"]);
     assert!(out.status.success(), "apply failed: {}", text(&out.stderr));
     node.wait_workers_on(1, workers);
-    (node, workers)
+    (node, workers, text(&out.stdout))
 }
 
 #[test]
 fn apply_reaches_every_worker_and_a_bad_config_changes_nothing() {
-    let (cores, workers) = test_cores();
-    let mut node = Node::new();
-    node.start_agent();
-    node.start_dataplane(&cores);
-
-    let out = node.ctl(&["apply", "-f", &config("demo.yaml"), "--wait"]);
-    assert!(out.status.success(), "apply failed: {}", text(&out.stderr));
-    let stdout = text(&out.stdout);
+    let (node, workers, stdout) = node_running_demo();
     assert!(stdout.contains("applied: generation 1"), "{stdout}");
     assert!(
         stdout.contains("live: every worker runs generation 1"),
         "{stdout}"
     );
-    node.wait_workers_on(1, workers);
 
     // The same config again is not a new generation.
     let out = node.ctl(&["apply", "-f", &config("demo.yaml")]);
@@ -108,7 +100,7 @@ fn apply_reaches_every_worker_and_a_bad_config_changes_nothing() {
 
 #[test]
 fn agent_killed_the_data_plane_keeps_its_generation_and_reconnects() {
-    let (mut node, workers) = node_running_demo();
+    let (mut node, workers, _) = node_running_demo();
     let dp_pid = node.dataplane.as_ref().unwrap().pid();
 
     node.agent.take().unwrap().kill9();
@@ -162,7 +154,7 @@ fn agent_killed_the_data_plane_keeps_its_generation_and_reconnects() {
 
 #[test]
 fn data_plane_killed_the_restarted_one_serves_the_last_good_image_at_once() {
-    let (mut node, workers) = node_running_demo();
+    let (mut node, workers, _) = node_running_demo();
     let (cores, _) = test_cores();
 
     // The image is kept as the last good file right after it went live.

@@ -21,9 +21,8 @@ pub(crate) fn compile(
         let mut keys = Vec::with_capacity(s.backends.len());
         for be in &s.backends {
             let (addr, family) = encode_ip(be.addr);
-            let port = if be.port == 0 { s.port } else { be.port };
             keys.push(MaglevBackend {
-                key: backend_key(&addr, family, port),
+                key: backend_key(&addr, family, be.port),
                 weight: be.weight,
             });
             b.push_l4_backend(L4Backend {

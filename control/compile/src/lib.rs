@@ -78,7 +78,8 @@ fn cluster_endpoints(config: &Config) -> usize {
 }
 
 /// Every endpoint address of the config, in document order: cluster endpoints, then L4 backends
-/// (with the service port when they have none of their own). Health slots follow this order.
+/// (validation has already given a backend without a port the service's). Health slots follow
+/// this order.
 pub fn endpoints(config: &Config) -> impl Iterator<Item = std::net::SocketAddr> + '_ {
     let clusters = config
         .clusters
@@ -87,7 +88,7 @@ pub fn endpoints(config: &Config) -> impl Iterator<Item = std::net::SocketAddr> 
     let l4 = config.l4_services.iter().flat_map(|s| {
         s.backends
             .iter()
-            .map(|b| std::net::SocketAddr::new(b.addr, if b.port == 0 { s.port } else { b.port }))
+            .map(|b| std::net::SocketAddr::new(b.addr, b.port))
     });
     clusters.chain(l4)
 }
