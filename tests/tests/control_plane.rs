@@ -265,3 +265,23 @@ fn status_watch_streams_each_change() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(docs(&watch).len(), before, "no status without a change");
 }
+
+#[test]
+fn sigterm_stops_both_processes_cleanly() {
+    let (mut node, _, _) = node_running_demo();
+    let api_socket = node.path("agent.sock");
+    assert!(api_socket.exists());
+    let dataplane = node.dataplane.take().unwrap();
+    assert!(
+        dataplane.stop(Duration::from_secs(5)),
+        "the data plane exits 0 on SIGTERM"
+    );
+    // Its workers handed their last image to the keeper, which wrote it before the exit.
+    assert!(node.path("dataplane-state/tables.img").exists());
+    let agent = node.agent.take().unwrap();
+    assert!(
+        agent.stop(Duration::from_secs(5)),
+        "the agent exits 0 on SIGTERM"
+    );
+    assert!(!api_socket.exists(), "the agent removes its API socket");
+}

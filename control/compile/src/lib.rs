@@ -23,7 +23,7 @@ use strait_config::{Config, FieldError};
 use strait_table::{Image, ImageBuilder, ImageBytes};
 
 pub use maglev::{MaglevCache, table_size_for};
-pub use slots::{HealthSlots, span};
+pub use slots::HealthSlots;
 
 /// Compiles configs into images; keeps what can be reused between generations.
 #[derive(Debug, Default)]

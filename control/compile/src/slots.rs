@@ -97,11 +97,6 @@ impl HealthSlots {
     }
 }
 
-/// One more than the highest slot in `slots` (the overlay capacity a config needs).
-pub fn span(slots: &[u32]) -> u32 {
-    slots.iter().max().map_or(0, |m| m + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,7 +109,6 @@ mod tests {
     fn kept_endpoints_keep_their_slots_and_freed_slots_are_reused() {
         let mut slots = HealthSlots::default();
         assert_eq!(slots.assign([ep(1), ep(2), ep(3), ep(2)]), [0, 1, 2, 1]);
-        assert_eq!(span(&[0, 1, 2, 1]), 3);
         // Unchanged set, other order: the same slots.
         assert_eq!(slots.assign([ep(3), ep(1), ep(2)]), [2, 0, 1]);
         // ep(2) goes, ep(4) and ep(5) come: ep(4) takes the freed slot 1, ep(5) the next one.
