@@ -1,0 +1,153 @@
+//! Strait packet ports: one burst interface over every way the data plane moves frames.
+//!
+//! A *port* is one queue of one device, owned by one worker: nothing in it is shared, so no
+//! method takes a lock. A device with several queues gives one port per worker; the worker
+//! loop never knows which kind it drives.
+//!
+//! | kind | what it is | where it runs |
+//! |---|---|---|
+//! | [`memory`] | frames in process memory | tests, the pipeline benchmark |
+//! | [`af_packet`] | `AF_PACKET` sockets with TPACKET mmap rings, one per worker in a fanout group | anywhere: the software fallback |
+//! | [`af_xdp`] | `AF_XDP` sockets, one per queue, native or generic XDP | nodes without DPDK |
+//!
+//! # The burst contract
+//! * [`Port::rx_burst`] receives up to `max` frames and lends each to a closure **in place**
+//!   as `(buf, len)`: the frame is `buf[..len]`; `buf` is the whole buffer (at least
+//!   [`MIN_BUFFER`] bytes), so a rewrite may grow the frame up to `buf.len()`. The closure's
+//!   [`Verdict`] decides the frame's fate: [`Verdict::Tx`] sends `buf[..n]` back out of this
+//!   port (zero-copy where the device allows), [`Verdict::Drop`] releases the buffer.
+//! * [`Port::send`] queues a copy of a frame the worker built or took from another core.
+//! * Nothing is guaranteed on the wire until [`Port::flush`]: one kick per burst, not per
+//!   frame. A full transmit ring drops the frame and counts it in [`PortStats::tx_full`];
+//!   a port never blocks.
+//! * Every method is bounded work: no method waits for the device.
+
+pub mod af_packet;
+pub mod af_xdp;
+mod error;
+pub mod memory;
+
+pub use error::DeviceError;
+
+/// The smallest buffer a port lends to the rx closure: room for a 1518-byte VLAN frame plus
+/// encapsulation headroom.
+pub const MIN_BUFFER: usize = 2048;
+
+/// The fate of a received frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send `buf[..n]` out of the port it came in on.
+    Tx(usize),
+    /// Release the buffer (dropped, or copied elsewhere first).
+    Drop,
+}
+
+/// Counters of one port since it was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PortStats {
+    /// Frames handed to the rx closure.
+    pub rx: u64,
+    /// Frames queued for transmission (by `Verdict::Tx` or `send`).
+    pub tx: u64,
+    /// Frames dropped because the transmit ring was full.
+    pub tx_full: u64,
+    /// Frames the kernel or device dropped before we saw them (ring overrun), where it says.
+    pub rx_dropped: u64,
+}
+
+/// One queue of one device, owned by one worker. See the module documentation.
+pub trait Port {
+    /// Receives up to `max` frames, lending each to `f` in place; returns how many it received.
+    fn rx_burst<F>(&mut self, max: usize, f: F) -> usize
+    where
+        F: FnMut(&mut [u8], usize) -> Verdict;
+
+    /// Queues a copy of `frame` for transmission. Returns false (and counts `tx_full`) if
+    /// the transmit ring has no room, or the frame is larger than the port's buffers.
+    fn send(&mut self, frame: &[u8]) -> bool;
+
+    /// Hands queued frames to the device and reclaims completed ones.
+    fn flush(&mut self);
+
+    /// Counters since the port was opened.
+    fn stats(&self) -> PortStats;
+}
+
+/// Which device a data plane drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// In-process memory ports (tests and benchmarks).
+    Memory,
+    /// `AF_PACKET` with TPACKET rings.
+    AfPacket,
+    /// `AF_XDP`.
+    AfXdp,
+}
+
+impl DeviceKind {
+    /// The name used in flags and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceKind::Memory => "memory",
+            DeviceKind::AfPacket => "af_packet",
+            DeviceKind::AfXdp => "af_xdp",
+        }
+    }
+}
+
+impl std::str::FromStr for DeviceKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "memory" => Ok(DeviceKind::Memory),
+            "af_packet" | "af-packet" => Ok(DeviceKind::AfPacket),
+            "af_xdp" | "af-xdp" => Ok(DeviceKind::AfXdp),
+            other => Err(format!(
+                "unknown device {other:?}: expected memory, af_packet or af_xdp"
+            )),
+        }
+    }
+}
+
+/// XDP attach mode for [`af_xdp`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum XdpMode {
+    /// Native (driver) mode if the driver has it, else generic.
+    #[default]
+    Auto,
+    /// Driver mode only.
+    Native,
+    /// Generic (SKB) mode.
+    Generic,
+}
+
+impl std::str::FromStr for XdpMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(XdpMode::Auto),
+            "native" | "drv" => Ok(XdpMode::Native),
+            "generic" | "skb" => Ok(XdpMode::Generic),
+            other => Err(format!(
+                "unknown XDP mode {other:?}: expected auto, native or generic"
+            )),
+        }
+    }
+}
+
+/// Ring sizes for kernel-backed ports; powers of two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RingSizes {
+    /// Receive ring frames per port.
+    pub rx: u32,
+    /// Transmit ring frames per port.
+    pub tx: u32,
+}
+
+impl Default for RingSizes {
+    fn default() -> Self {
+        RingSizes { rx: 4096, tx: 4096 }
+    }
+}
