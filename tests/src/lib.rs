@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod node;
+pub mod probe;
 mod proc;
 
 pub use node::{Node, test_cores};

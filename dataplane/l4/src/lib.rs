@@ -11,7 +11,9 @@
 //!    flow key → (conntrack miss) [`flow_hash_for`] → [`choose_backend`] with the health
 //!    overlay as `Fn(health_slot) -> Health` → by the service's mode:
 //!    * full NAT: [`SnatPorts::alloc`] → [`nat::forward`] (node:port → backend) → [`set_macs`];
-//!    * DSR: [`dsr`] (MACs only).
+//!    * DSR: [`dsr`] (MACs only);
+//!    * IPIP / GUE (Katran-style L3 DSR): [`Encap::for_mode`] → [`encapsulate`] towards the
+//!      backend's address with the flow's [`flow_hash`] → [`set_macs`] for the next hop.
 //! 4. Per backend → node reply (full NAT): steer by [`PortSplit::core_of`] of the destination
 //!    port, then [`nat::reverse`] (VIP → client) from the conntrack entry; on flow expiry
 //!    [`SnatPorts::free`].
@@ -19,12 +21,14 @@
 #![deny(missing_docs)]
 
 mod dsr;
+pub mod encap;
 pub mod nat;
 mod select;
 mod services;
 mod snat;
 
 pub use dsr::{dsr, set_macs};
+pub use encap::{Encap, EncapError, GUE_PORT, Tunnel, encapsulate};
 pub use nat::NatError;
 pub use select::{
     FLOW_HASH_SEED, Health, MAX_PROBES, backend, backend_target, choose_backend, flow_hash,

@@ -78,6 +78,21 @@ fn slot_hash(k: &Key) -> usize {
 }
 
 impl ServiceMap {
+    /// A map with no services (before any table is installed), for generation 0.
+    pub fn empty() -> Self {
+        let empty = Slot {
+            key: [0; 20],
+            service: EMPTY,
+        };
+        ServiceMap {
+            slots: vec![empty; 8].into_boxed_slice(),
+            mask: 7,
+            len: 0,
+            duplicates: 0,
+            generation: 0,
+        }
+    }
+
     /// Indexes every L4 service of `image`. Allocates once; never fails.
     pub fn new<B: AsRef<[u8]>>(image: &Image<B>) -> Self {
         let services = image.l4_services();

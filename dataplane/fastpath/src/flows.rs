@@ -1,0 +1,421 @@
+//! The TCP/UDP part of the pipeline: connection lookup, new-flow balancing, and the rewrite
+//! for the service's mode.
+//!
+//! A connection's two conntrack keys carry everything its packets need, whatever generation
+//! is current: the forward key is `client → vip:port`; the reply key is
+//! `backend:port → snat:port` for full NAT (the packets the backend sends back) and
+//! `backend:port → client:port` for the other modes (a key no packet matches: replies do not
+//! come back through the node).
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use strait_conntrack::{Conn, ConnId, Direction, InsertError, NS_PER_SEC};
+use strait_l4::{
+    Encap, EncapError, Health, Tunnel, choose_backend, encapsulate, flow_hash, flow_hash_for, nat,
+    set_macs,
+};
+use strait_packet::flow::v4_mapped;
+use strait_packet::ip::protocol;
+use strait_packet::{Family, FlowKey, L4, Parsed, ipv4, ipv6};
+use strait_table::{Image, L4Mode, L4Service, l4_flags};
+
+use crate::counters::counter;
+use crate::discovery;
+use crate::pipeline::{Action, Pipeline, release};
+use crate::view::backend_addr;
+
+/// Addresses resolved ahead of traffic per burst.
+const RESOLVE_PER_BURST: usize = 8;
+
+fn ip_of(addr: [u8; 16], family: Family) -> IpAddr {
+    match family {
+        Family::V4 => {
+            let [.., a, b, c, d] = addr;
+            IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+        }
+        Family::V6 => IpAddr::V6(Ipv6Addr::from(addr)),
+    }
+}
+
+fn tcp_flags(buf: &[u8], l4: &L4) -> u8 {
+    if l4.flow.proto == protocol::TCP {
+        buf.get(l4.offset + 13).copied().unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+impl Pipeline {
+    /// Balances or forwards a TCP/UDP frame this worker owns.
+    pub(crate) fn flow<B, H>(
+        &mut self,
+        image: &Image<B>,
+        buf: &mut [u8],
+        len: usize,
+        parsed: &Parsed,
+        l4: &L4,
+        health: &H,
+    ) -> Action
+    where
+        B: AsRef<[u8]>,
+        H: Fn(u32) -> Health,
+    {
+        let flow = &l4.flow;
+        let flags = tcp_flags(buf, l4);
+        let now = self.now;
+        match self.conntrack.lookup(flow, now) {
+            Some((id, Direction::Reply)) => {
+                let conn = self.conntrack.get(id).copied();
+                let keys = self.conntrack.keys(id).copied();
+                match (conn, keys) {
+                    (Some(conn), Some(keys)) if conn.snat => {
+                        self.conntrack
+                            .observe(id, Direction::Reply, flags, len as u32, now);
+                        self.reverse(buf, len, parsed, &keys[0])
+                    }
+                    _ => self.exception(),
+                }
+            }
+            Some((id, Direction::Original)) => match self.revalidate(image, id, flow) {
+                Some((service, keys)) => {
+                    self.conntrack
+                        .observe(id, Direction::Original, flags, len as u32, now);
+                    self.forward(buf, len, parsed, service, &keys[1])
+                }
+                None => self.new_flow(image, buf, len, parsed, flags, health),
+            },
+            None => self.new_flow(image, buf, len, parsed, flags, health),
+        }
+    }
+
+    /// Checks an established connection against the current generation: returns its service
+    /// record and keys, or `None` after removing it if its backend or service is gone.
+    fn revalidate<'i, B: AsRef<[u8]>>(
+        &mut self,
+        image: &'i Image<B>,
+        id: ConnId,
+        flow: &FlowKey,
+    ) -> Option<(&'i L4Service, [FlowKey; 2])> {
+        let conn = *self.conntrack.get(id)?;
+        let keys = *self.conntrack.keys(id)?;
+        let generation = self.view.generation;
+        let found = if conn.generation == generation {
+            image
+                .l4_services()
+                .get(conn.service as usize)
+                .map(|s| (conn.service, s, conn.backend))
+        } else {
+            self.view.services.lookup(flow).and_then(|si| {
+                let svc = image.l4_services().get(si as usize)?;
+                let target = keys[1].src;
+                let bi = image.l4_backends_of(svc).iter().position(|b| {
+                    backend_addr(b) == target && b.port_for(svc.port) == keys[1].src_port
+                })?;
+                Some((si, svc, bi as u32))
+            })
+        };
+        match found {
+            Some((si, svc, bi)) => {
+                if let Some(c) = self.conntrack.get_mut(id) {
+                    c.generation = generation;
+                    c.service = si;
+                    c.backend = bi;
+                }
+                Some((svc, keys))
+            }
+            None => {
+                if let Some((keys, conn)) = self.conntrack.remove(id) {
+                    let released = strait_conntrack::Released {
+                        id,
+                        keys,
+                        conn,
+                        reason: strait_conntrack::Reason::Evicted,
+                    };
+                    release(&mut self.snat, &mut self.counters, &released);
+                }
+                self.counters.inc(counter::FLOWS_MOVED);
+                None
+            }
+        }
+    }
+
+    fn new_flow<B, H>(
+        &mut self,
+        image: &Image<B>,
+        buf: &mut [u8],
+        len: usize,
+        parsed: &Parsed,
+        flags: u8,
+        health: &H,
+    ) -> Action
+    where
+        B: AsRef<[u8]>,
+        H: Fn(u32) -> Health,
+    {
+        let Some(strait_packet::Kind::Ip(l4)) = Some(parsed.kind) else {
+            return self.exception();
+        };
+        let flow = l4.flow;
+        let Some(si) = self.view.services.lookup(&flow) else {
+            if self.is_snat(&flow.dst) {
+                self.counters.inc(counter::DROP_NO_CONNECTION);
+                return Action::Drop;
+            }
+            return self.exception();
+        };
+        let Some(svc) = image.l4_services().get(si as usize) else {
+            return self.exception();
+        };
+        let hash = flow_hash_for(svc, &flow);
+        let Some(bi) = choose_backend(image, si, hash, health) else {
+            self.counters.inc(counter::DROP_NO_BACKEND);
+            return Action::Drop;
+        };
+        let Some(backend) = image.l4_backends_of(svc).get(bi as usize) else {
+            self.counters.inc(counter::DROP_NO_BACKEND);
+            return Action::Drop;
+        };
+        let backend_port = backend.port_for(svc.port);
+        let mut reply = FlowKey {
+            src: backend_addr(backend),
+            dst: flow.src,
+            src_port: backend_port,
+            dst_port: flow.src_port,
+            proto: flow.proto,
+            family: flow.family,
+        };
+        let mut conn = Conn::new(flow.proto, si, bi, self.view.generation);
+        conn.idle_timeout = u64::from(svc.idle_timeout_s) * NS_PER_SEC;
+        let full_nat = svc.mode() == Some(L4Mode::FullNat);
+        if full_nat {
+            let snat_addr = match flow.family {
+                Family::V4 => self.node.snat_v4.map(|a| v4_mapped(a.octets())),
+                Family::V6 => self.node.snat_v6.map(|a| a.octets()),
+            };
+            let Some(snat_addr) = snat_addr else {
+                self.counters.inc(counter::DROP_NO_SNAT_ADDRESS);
+                return Action::Drop;
+            };
+            let Some(port) = self.snat.alloc() else {
+                self.counters.inc(counter::DROP_SNAT_EXHAUSTED);
+                return Action::Drop;
+            };
+            reply.dst = snat_addr;
+            reply.dst_port = port;
+            conn.snat = true;
+            conn.snat_port = port;
+        } else if svc.has_flag(l4_flags::CONNTRACK_BYPASS) {
+            self.counters.inc(counter::NEW_FLOWS);
+            return self.forward(buf, len, parsed, svc, &reply);
+        }
+        let (snat, counters) = (&mut self.snat, &mut self.counters);
+        let inserted = self
+            .conntrack
+            .insert(flow, reply, conn, self.now, |r| release(snat, counters, &r));
+        let id = match inserted {
+            Ok(id) => id,
+            // `Exists` cannot happen after a lookup miss on the forward key unless the reply
+            // key collides with a live connection's; either way the flow has no room.
+            Err(InsertError::Full | InsertError::Exists) | Err(_) => {
+                if conn.snat {
+                    self.snat.free(conn.snat_port);
+                }
+                self.counters.inc(counter::DROP_CONNTRACK_FULL);
+                return Action::Drop;
+            }
+        };
+        self.counters.inc(counter::NEW_FLOWS);
+        self.conntrack
+            .observe(id, Direction::Original, flags, len as u32, self.now);
+        self.forward(buf, len, parsed, svc, &reply)
+    }
+
+    /// Client → backend, by the service's mode; `reply` is the connection's reply key.
+    fn forward(
+        &mut self,
+        buf: &mut [u8],
+        len: usize,
+        parsed: &Parsed,
+        svc: &L4Service,
+        reply: &FlowKey,
+    ) -> Action {
+        let family = reply.family;
+        let backend = reply.src;
+        match svc.mode() {
+            Some(L4Mode::FullNat) => {
+                let snat = SocketAddr::new(ip_of(reply.dst, family), reply.dst_port);
+                let to = SocketAddr::new(ip_of(backend, family), reply.src_port);
+                if nat::forward(&mut buf[..len], parsed, snat, to).is_err() {
+                    self.counters.inc(counter::DROP_REWRITE);
+                    return Action::Drop;
+                }
+                decrement_ttl(buf, parsed);
+                self.send_to_next_hop(buf, len, backend, family)
+            }
+            Some(L4Mode::Dsr) => self.send_to_next_hop(buf, len, backend, family),
+            Some(mode @ (L4Mode::Ipip | L4Mode::Gue)) => {
+                self.encapsulate(buf, len, parsed, mode, backend, family)
+            }
+            _ => {
+                self.counters.inc(counter::DROP_UNSUPPORTED_MODE);
+                Action::Drop
+            }
+        }
+    }
+
+    /// IPIP/GUE: wraps the packet in a header from the node's address of the backend's family
+    /// to the backend, and sends it to the backend's MAC.
+    fn encapsulate(
+        &mut self,
+        buf: &mut [u8],
+        len: usize,
+        parsed: &Parsed,
+        mode: L4Mode,
+        backend: [u8; 16],
+        family: Family,
+    ) -> Action {
+        let src = match family {
+            Family::V4 => self.node.snat_v4.map(IpAddr::V4),
+            Family::V6 => self.node.snat_v6.map(IpAddr::V6),
+        };
+        let (Some(kind), Some(src)) = (Encap::for_mode(mode), src) else {
+            self.counters.inc(counter::DROP_NO_SNAT_ADDRESS);
+            return Action::Drop;
+        };
+        let hash = parsed.flow().map_or(0, flow_hash);
+        let tunnel = Tunnel {
+            kind,
+            src,
+            dst: ip_of(backend, family),
+        };
+        let mtu = self.node.max_frame.saturating_sub(parsed.l3_offset);
+        match encapsulate(buf, len, parsed, &tunnel, hash, mtu) {
+            Ok(n) => self.send_to_next_hop(buf, n, backend, family),
+            Err(EncapError::ExceedsMtu) => {
+                self.counters.inc(counter::DROP_TOO_BIG);
+                Action::Drop
+            }
+            Err(_) => {
+                self.counters.inc(counter::DROP_REWRITE);
+                Action::Drop
+            }
+        }
+    }
+
+    /// Backend → client for full NAT; `fwd` is the connection's forward key.
+    fn reverse(&mut self, buf: &mut [u8], len: usize, parsed: &Parsed, fwd: &FlowKey) -> Action {
+        let family = fwd.family;
+        let vip = SocketAddr::new(ip_of(fwd.dst, family), fwd.dst_port);
+        let client = SocketAddr::new(ip_of(fwd.src, family), fwd.src_port);
+        if nat::reverse(&mut buf[..len], parsed, vip, client).is_err() {
+            self.counters.inc(counter::DROP_REWRITE);
+            return Action::Drop;
+        }
+        decrement_ttl(buf, parsed);
+        self.send_to_next_hop(buf, len, fwd.src, family)
+    }
+
+    /// Sets the MACs for the on-link next hop `ip` and sends; a miss asks for it and drops.
+    fn send_to_next_hop(
+        &mut self,
+        buf: &mut [u8],
+        len: usize,
+        ip: [u8; 16],
+        family: Family,
+    ) -> Action {
+        let Some(mac) = self.neighbours.lookup(&ip) else {
+            self.ask(ip, family);
+            self.counters.inc(counter::DROP_NEIGHBOUR_MISS);
+            return Action::Drop;
+        };
+        if set_macs(&mut buf[..len], self.node.mac, mac).is_err() {
+            self.counters.inc(counter::DROP_REWRITE);
+            return Action::Drop;
+        }
+        self.counters.inc(counter::TX);
+        Action::Tx(len)
+    }
+
+    /// Queues an ARP request or neighbour solicitation for `ip`, at most one per interval.
+    fn ask(&mut self, ip: [u8; 16], family: Family) {
+        if !self.outbox.has_room() || !self.neighbours.should_ask(ip, self.now) {
+            return;
+        }
+        let mac = self.node.mac;
+        let queued = match family {
+            Family::V4 => {
+                let sender = self.node.snat_v4.map_or([0; 4], |a| a.octets());
+                let [.., a, b, c, d] = ip;
+                self.outbox
+                    .push(|out| discovery::arp_request(out, mac, sender, [a, b, c, d]))
+            }
+            Family::V6 => {
+                let Some(src) = self.node.snat_v6 else { return };
+                self.outbox
+                    .push(|out| discovery::neighbour_solicit(out, mac, src.octets(), ip))
+            }
+        };
+        if queued {
+            self.counters.inc(counter::NEIGHBOUR_REQUESTS);
+        }
+    }
+
+    /// Records the static backend MACs of a new image and, on worker 0, queues the other
+    /// backends for resolution ahead of traffic.
+    pub(crate) fn learn_static<B: AsRef<[u8]>>(&mut self, image: &Image<B>) {
+        if self.worker != 0 {
+            return;
+        }
+        self.resolve.clear();
+        for svc in image.l4_services() {
+            for b in image.l4_backends_of(svc) {
+                let ip = backend_addr(b);
+                match b.mac() {
+                    Some(mac) => self.neighbours.set_static(ip, mac),
+                    None if self.neighbours.lookup(&ip).is_none() => self.resolve.push(ip),
+                    None => {}
+                }
+            }
+        }
+        self.resolve.sort_unstable();
+        self.resolve.dedup();
+    }
+
+    /// Asks for a few of the addresses queued by [`Pipeline::learn_static`].
+    pub(crate) fn resolve_some(&mut self) {
+        for _ in 0..RESOLVE_PER_BURST {
+            let Some(ip) = self.resolve.pop() else { return };
+            if self.neighbours.lookup(&ip).is_none() {
+                let family = if ip[..12] == v4_mapped([0; 4])[..12] {
+                    Family::V4
+                } else {
+                    Family::V6
+                };
+                self.ask(ip, family);
+            }
+        }
+    }
+}
+
+/// Decrements the IPv4 TTL (with its checksum) or the IPv6 hop limit: full NAT routes.
+fn decrement_ttl(buf: &mut [u8], parsed: &Parsed) {
+    let strait_packet::Kind::Ip(l4) = parsed.kind else {
+        return;
+    };
+    let Some(l3) = buf.get_mut(parsed.l3_offset..l4.ip_end) else {
+        return;
+    };
+    match l4.flow.family {
+        Family::V4 => {
+            if let Ok(mut ip) = ipv4::Packet::new_checked(l3) {
+                ip.decrement_ttl();
+            }
+        }
+        Family::V6 => {
+            if let Ok(mut ip) = ipv6::Packet::new_checked(l3) {
+                let hop = ip.hop_limit().saturating_sub(1);
+                ip.set_hop_limit(hop);
+            }
+        }
+    }
+}

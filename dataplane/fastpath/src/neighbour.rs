@@ -1,0 +1,204 @@
+//! Neighbours: which MAC an on-link IP address has.
+//!
+//! [`Neighbours`] is the node's table, shared by every worker: entries come from static
+//! configuration (`--neighbour`, backend MACs in the image) and from ARP / neighbour
+//! discovery any worker sees. Workers never read it on the packet path: each keeps a
+//! [`NeighbourCache`], a private copy it refreshes at the start of a burst when the table's
+//! version has moved (one relaxed atomic load per burst when nothing changed).
+//!
+//! # Invariants
+//! * Addresses are keyed in the 16-byte flow-key form (IPv4-mapped for IPv4).
+//! * The version only grows, and grows on every change of an entry; a cache whose version
+//!   equals the table's holds exactly the table's entries.
+//! * A static entry is never replaced by a learned one.
+//! * Writers hold the lock for one map operation; learning happens at ARP/ND rates, not
+//!   packet rates, and only when an entry changes.
+
+use std::sync::{
+    Arc, Mutex, PoisonError,
+    atomic::{AtomicU64, Ordering},
+};
+
+use rustc_hash::FxHashMap;
+use strait_packet::ethernet::Address;
+
+/// How often (ns) a worker may ask again for the same unresolved address.
+pub const REQUEST_INTERVAL_NS: u64 = 500_000_000;
+
+/// One neighbour entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The MAC address.
+    pub mac: Address,
+    /// True for configured entries, which learning does not override.
+    pub fixed: bool,
+}
+
+/// The node's neighbour table (see the module documentation).
+#[derive(Debug, Default)]
+pub struct Neighbours {
+    map: Mutex<FxHashMap<[u8; 16], Entry>>,
+    version: AtomicU64,
+}
+
+impl Neighbours {
+    /// An empty table.
+    pub fn new() -> Arc<Neighbours> {
+        Arc::new(Neighbours::default())
+    }
+
+    fn update(&self, ip: [u8; 16], entry: Entry) -> bool {
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        match map.get(&ip) {
+            Some(old) if *old == entry => false,
+            Some(old) if old.fixed && !entry.fixed => false,
+            _ => {
+                map.insert(ip, entry);
+                self.version.fetch_add(1, Ordering::Release);
+                true
+            }
+        }
+    }
+
+    /// Records a configured entry. Returns true if the table changed.
+    pub fn set_static(&self, ip: [u8; 16], mac: Address) -> bool {
+        self.update(ip, Entry { mac, fixed: true })
+    }
+
+    /// Records what ARP/ND said. Returns true if the table changed.
+    pub fn learn(&self, ip: [u8; 16], mac: Address) -> bool {
+        self.update(ip, Entry { mac, fixed: false })
+    }
+
+    /// The current version.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// A copy of every entry, with the version it corresponds to.
+    pub fn snapshot(&self) -> (u64, FxHashMap<[u8; 16], Entry>) {
+        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        (self.version(), map.clone())
+    }
+
+    /// The MAC of `ip`, if known (control path; workers use their cache).
+    pub fn get(&self, ip: &[u8; 16]) -> Option<Address> {
+        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(ip).map(|e| e.mac)
+    }
+}
+
+/// A worker's private copy of [`Neighbours`], plus when it last asked for each address.
+#[derive(Debug)]
+pub struct NeighbourCache {
+    shared: Arc<Neighbours>,
+    version: u64,
+    map: FxHashMap<[u8; 16], Entry>,
+    asked: FxHashMap<[u8; 16], u64>,
+}
+
+impl NeighbourCache {
+    /// A cache of `shared`, filled now.
+    pub fn new(shared: Arc<Neighbours>) -> NeighbourCache {
+        let (version, map) = shared.snapshot();
+        NeighbourCache {
+            shared,
+            version,
+            map,
+            asked: FxHashMap::default(),
+        }
+    }
+
+    /// Catches up with the shared table if it changed; call once per burst.
+    #[inline]
+    pub fn refresh(&mut self) {
+        if self.shared.version() != self.version {
+            let (version, map) = self.shared.snapshot();
+            self.version = version;
+            self.map = map;
+            self.asked.retain(|ip, _| !self.map.contains_key(ip));
+        }
+    }
+
+    /// The MAC of `ip`, if known.
+    #[inline]
+    pub fn lookup(&self, ip: &[u8; 16]) -> Option<Address> {
+        self.map.get(ip).map(|e| e.mac)
+    }
+
+    /// Records a learned entry here and in the shared table. Returns true if it was news.
+    pub fn learn(&mut self, ip: [u8; 16], mac: Address) -> bool {
+        match self.map.get(&ip) {
+            Some(e) if e.mac == mac || e.fixed => false,
+            _ => {
+                self.map.insert(ip, Entry { mac, fixed: false });
+                self.asked.remove(&ip);
+                self.shared.learn(ip, mac)
+            }
+        }
+    }
+
+    /// Records a configured entry in the shared table (and here).
+    pub fn set_static(&mut self, ip: [u8; 16], mac: Address) {
+        self.map.insert(ip, Entry { mac, fixed: true });
+        self.shared.set_static(ip, mac);
+    }
+
+    /// True if a request for `ip` should go out at `now` (none sent in the last
+    /// [`REQUEST_INTERVAL_NS`]); records the request.
+    pub fn should_ask(&mut self, ip: [u8; 16], now: u64) -> bool {
+        match self.asked.get(&ip) {
+            Some(&t) if now.saturating_sub(t) < REQUEST_INTERVAL_NS => false,
+            _ => {
+                self.asked.insert(ip, now);
+                true
+            }
+        }
+    }
+
+    /// The shared table.
+    pub fn shared(&self) -> &Arc<Neighbours> {
+        &self.shared
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IP: [u8; 16] = [1; 16];
+
+    #[test]
+    fn learned_entries_reach_other_caches_after_refresh() {
+        let shared = Neighbours::new();
+        let mut a = NeighbourCache::new(shared.clone());
+        let mut b = NeighbourCache::new(shared.clone());
+        assert!(a.learn(IP, [2; 6]));
+        assert_eq!(b.lookup(&IP), None);
+        b.refresh();
+        assert_eq!(b.lookup(&IP), Some([2; 6]));
+        assert!(!a.learn(IP, [2; 6]), "unchanged entry is not news");
+        let v = shared.version();
+        b.refresh();
+        assert_eq!(shared.version(), v);
+    }
+
+    #[test]
+    fn static_entries_win_over_learned_ones() {
+        let shared = Neighbours::new();
+        let mut a = NeighbourCache::new(shared.clone());
+        a.set_static(IP, [3; 6]);
+        assert!(!a.learn(IP, [4; 6]));
+        assert!(!shared.learn(IP, [4; 6]));
+        assert_eq!(shared.get(&IP), Some([3; 6]));
+    }
+
+    #[test]
+    fn requests_are_rate_limited_per_address() {
+        let mut a = NeighbourCache::new(Neighbours::new());
+        assert!(a.should_ask(IP, 0));
+        assert!(!a.should_ask(IP, REQUEST_INTERVAL_NS - 1));
+        assert!(a.should_ask([9; 16], 1));
+        assert!(a.should_ask(IP, REQUEST_INTERVAL_NS));
+    }
+}

@@ -1,0 +1,267 @@
+//! [`Pipeline`]: one worker's L4 packet path, from a received frame to a verdict.
+//!
+//! # Order of use, per burst
+//! 1. [`Pipeline::begin_burst`] with the tables the worker entered for this burst (one RCU
+//!    load) and the time: rebuilds the per-generation view if the generation moved and
+//!    catches up with the neighbour table.
+//! 2. [`Pipeline::process`] for each frame (received, or handed over by another core with
+//!    `steered = true`), acting on the returned [`Action`].
+//! 3. [`Pipeline::end_burst`]: a bounded conntrack expiry sweep; then
+//!    [`Pipeline::drain_outbox`] sends the ARP/ND requests the burst wanted.
+//!
+//! # Invariants
+//! * Nothing here allocates per frame, blocks or reads a clock; the time is the burst's.
+//! * Each frame bumps `rx` and ends in exactly one outcome counter (see [`crate::counters`]).
+//! * A frame is steered only when `steered` is false, so it crosses cores at most once.
+//! * Established flows keep their backend across generations as long as the backend is
+//!   still in the service (drained or unhealthy included); only flows whose backend left the
+//!   service are re-balanced (`flows_moved`). A flow whose service left is dropped.
+
+use std::sync::Arc;
+
+use strait_conntrack::{BadCapacity, Config, Conntrack, Released};
+use strait_l4::{Health, PortSplit, SnatError, SnatPorts};
+use strait_packet::ip::protocol;
+use strait_packet::{Kind, parse_frame};
+use strait_table::Image;
+
+use crate::counters::{Counters, counter};
+use crate::discovery::{self, Outcome};
+use crate::neighbour::{NeighbourCache, Neighbours};
+use crate::outbox::Outbox;
+use crate::view::View;
+use crate::{NodeConfig, steer};
+
+/// Connections visited by the expiry sweep per burst.
+pub const EXPIRE_BUDGET: usize = 64;
+
+/// What the worker does with a frame after [`Pipeline::process`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send `buf[..n]` out of the port.
+    Tx(usize),
+    /// Hand the frame, unchanged, to this worker (it owns the flow).
+    Steer(usize),
+    /// Leave the frame to the kernel (exception path).
+    Kernel,
+    /// Drop it (already counted).
+    Drop,
+}
+
+/// Why a pipeline could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// The SNAT port range cannot be split over the workers.
+    #[error("SNAT ports: {0}")]
+    Snat(#[from] SnatError),
+    /// The connection table size is out of range.
+    #[error("connection table: capacity {0:?} out of range")]
+    Conntrack(BadCapacity),
+}
+
+/// One worker's packet pipeline. See the module documentation.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub(crate) node: NodeConfig,
+    pub(crate) worker: usize,
+    pub(crate) workers: usize,
+    pub(crate) split: PortSplit,
+    pub(crate) snat: SnatPorts,
+    pub(crate) conntrack: Conntrack,
+    pub(crate) neighbours: NeighbourCache,
+    pub(crate) counters: Counters,
+    pub(crate) view: View,
+    pub(crate) now: u64,
+    pub(crate) outbox: Outbox,
+    /// Next hops to resolve ahead of traffic (worker 0, after a new generation).
+    pub(crate) resolve: Vec<[u8; 16]>,
+}
+
+impl Pipeline {
+    /// The pipeline of worker `worker` of `workers`, sharing `neighbours` with the others.
+    /// `seed` keys the connection table's hash (pick it at random).
+    pub fn new(
+        node: NodeConfig,
+        worker: usize,
+        workers: usize,
+        neighbours: Arc<Neighbours>,
+        seed: u64,
+    ) -> Result<Pipeline, PipelineError> {
+        let split = PortSplit::new(workers, node.snat_ports.clone())?;
+        let snat = SnatPorts::new(worker, workers, node.snat_ports.clone())?;
+        let conntrack = Conntrack::new(Config::new(node.conntrack_capacity, seed))
+            .map_err(PipelineError::Conntrack)?;
+        let view = View::empty(&node);
+        Ok(Pipeline {
+            node,
+            worker,
+            workers,
+            split,
+            snat,
+            conntrack,
+            neighbours: NeighbourCache::new(neighbours),
+            counters: Counters::default(),
+            view,
+            now: 0,
+            outbox: Outbox::default(),
+            resolve: Vec::new(),
+        })
+    }
+
+    /// Starts a burst at time `now` (ns) with `image` (see the module documentation).
+    pub fn begin_burst<B: AsRef<[u8]>>(&mut self, image: Option<&Image<B>>, now: u64) {
+        self.now = now;
+        if let Some(image) = image
+            && image.generation() != self.view.generation
+        {
+            self.view = View::new(image, &self.node);
+            self.learn_static(image);
+        }
+        self.neighbours.refresh();
+        self.resolve_some();
+    }
+
+    /// Ends a burst: a bounded sweep of expired connections.
+    pub fn end_burst(&mut self) {
+        let (snat, counters) = (&mut self.snat, &mut self.counters);
+        self.conntrack
+            .expire(self.now, EXPIRE_BUDGET, |r| release(snat, counters, &r));
+    }
+
+    /// Hands every queued request frame to `send`, emptying the outbox.
+    pub fn drain_outbox(&mut self, send: impl FnMut(&[u8])) {
+        self.outbox.drain(send);
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The counters, for outcomes the worker decides (hand-off or transmit ring full).
+    pub fn counters_mut(&mut self) -> &mut Counters {
+        &mut self.counters
+    }
+
+    /// The connection table.
+    pub fn conntrack(&self) -> &Conntrack {
+        &self.conntrack
+    }
+
+    /// Processes one frame `buf[..len]` in place; `buf` may be longer (room to grow).
+    /// `health` maps a backend's health slot to its state.
+    pub fn process<B, H>(
+        &mut self,
+        image: Option<&Image<B>>,
+        buf: &mut [u8],
+        len: usize,
+        steered: bool,
+        health: &H,
+    ) -> Action
+    where
+        B: AsRef<[u8]>,
+        H: Fn(u32) -> Health,
+    {
+        self.counters.inc(counter::RX);
+        if steered {
+            self.counters.inc(counter::STEERED_IN);
+        }
+        let len = len.min(buf.len());
+        let parsed = match parse_frame(&buf[..len]) {
+            Ok(p) => p,
+            Err(reason) => {
+                self.counters.parse_drop(reason);
+                return Action::Drop;
+            }
+        };
+        let l4 = match parsed.kind {
+            Kind::Arp => {
+                let owned = &self.view.owned;
+                let out = discovery::arp(buf, &parsed, self.node.mac, |a| owned.contains(a));
+                return self.discovered(out, counter::ARP_REPLIES);
+            }
+            Kind::Ip(l4) => l4,
+        };
+        match l4.flow.proto {
+            protocol::TCP | protocol::UDP => {}
+            protocol::ICMPV6 => {
+                let owned = &self.view.owned;
+                let out = discovery::nd(buf, &parsed, &l4, self.node.mac, |a| owned.contains(a));
+                if out.answer.is_some() || out.learned.is_some() {
+                    return self.discovered(out, counter::ND_REPLIES);
+                }
+                return self.not_ours_icmp(&l4.flow.dst);
+            }
+            _ => return self.not_ours_icmp(&l4.flow.dst),
+        }
+        if !steered && self.workers > 1 {
+            let is_snat = self.is_snat(&l4.flow.dst);
+            let owner = steer::owner(&l4.flow, self.workers, &self.split, is_snat);
+            if owner != self.worker {
+                self.counters.inc(counter::STEERED_OUT);
+                return Action::Steer(owner);
+            }
+        }
+        let Some(image) = image else {
+            self.counters.inc(counter::DROP_NO_TABLES);
+            return Action::Drop;
+        };
+        self.flow(image, buf, len, &parsed, &l4, health)
+    }
+
+    fn discovered(&mut self, out: Outcome, answered: usize) -> Action {
+        if let Some((ip, mac)) = out.learned
+            && self.neighbours.learn(ip, mac)
+        {
+            self.counters.inc(counter::NEIGHBOURS_LEARNED);
+        }
+        match out.answer {
+            Some(n) => {
+                self.counters.inc(answered);
+                self.counters.inc(counter::TX);
+                Action::Tx(n)
+            }
+            None => self.exception(),
+        }
+    }
+
+    fn not_ours_icmp(&mut self, dst: &[u8; 16]) -> Action {
+        if self.view.owned.contains(dst) {
+            self.counters.inc(counter::DROP_ICMP);
+            Action::Drop
+        } else {
+            self.exception()
+        }
+    }
+
+    /// The exception path for a frame that is not ours.
+    pub(crate) fn exception(&mut self) -> Action {
+        match self.node.exception {
+            crate::Exception::Kernel => {
+                self.counters.inc(counter::TO_KERNEL);
+                Action::Kernel
+            }
+            crate::Exception::Drop => {
+                self.counters.inc(counter::DROP_NOT_FOR_US);
+                Action::Drop
+            }
+        }
+    }
+
+    pub(crate) fn is_snat(&self, addr: &[u8; 16]) -> bool {
+        let v4 = self
+            .node
+            .snat_v4
+            .is_some_and(|a| strait_packet::flow::v4_mapped(a.octets()) == *addr);
+        v4 || self.node.snat_v6.is_some_and(|a| a.octets() == *addr)
+    }
+}
+
+/// Frees what a released connection held.
+pub(crate) fn release(snat: &mut SnatPorts, counters: &mut Counters, r: &Released) {
+    counters.inc(counter::FLOWS_RELEASED);
+    if r.conn.snat {
+        snat.free(r.conn.snat_port);
+    }
+}
