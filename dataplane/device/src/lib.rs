@@ -24,9 +24,11 @@
 
 pub mod af_packet;
 pub mod af_xdp;
+mod any;
 mod error;
 pub mod memory;
 
+pub use any::{AnyPort, DeviceConfig, interface_mac, open, parse_mac};
 pub use error::DeviceError;
 
 /// The smallest buffer a port lends to the rx closure: room for a 1518-byte VLAN frame plus

@@ -6,6 +6,8 @@
 //! file. The link is re-established forever; the workers never wait for it.
 
 use std::{
+    hash::{BuildHasher, RandomState},
+    net::IpAddr,
     os::fd::{AsFd, OwnedFd},
     path::PathBuf,
     sync::atomic::{AtomicBool, Ordering},
@@ -13,6 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use strait_fastpath::{Neighbours, Pipeline};
 use strait_rcu::{Rcu, Writer};
 use strait_shm::{
     HealthOverlay, StatsRegion,
@@ -20,7 +23,10 @@ use strait_shm::{
 };
 use tracing::{error, info, warn};
 
-use crate::{DataplaneOptions, Tables, keeper::Keeper, worker::Worker};
+use crate::{
+    DataplaneOptions, PacketOptions, Tables, handoff, keeper::Keeper, packets::PacketPath,
+    worker::Worker,
+};
 
 /// File in the state directory holding the last good image.
 pub const IMAGE_FILE: &str = "tables.img";
@@ -47,6 +53,12 @@ pub enum RunError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The packet device could not be opened.
+    #[error("packet device: {0}")]
+    Device(#[from] strait_device::DeviceError),
+    /// The packet pipeline could not be built.
+    #[error("packet pipeline: {0}")]
+    Pipeline(#[from] strait_fastpath::PipelineError),
     /// A worker thread could not be started.
     #[error("starting worker {index}: {source}")]
     Spawn {
@@ -60,7 +72,12 @@ pub enum RunError {
 /// Runs the data plane until `stop` is set (by SIGTERM/SIGINT in the binary).
 pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
     let (stats, stats_fd) = StatsRegion::create(opts.cores.len())?;
-    let (_overlay, overlay_fd) = HealthOverlay::create(opts.health_slots)?;
+    let (overlay, overlay_fd) = HealthOverlay::create(opts.health_slots)?;
+    let mut paths = match &opts.packets {
+        Some(p) => packet_paths(p, opts.cores.len())?,
+        None => Vec::new(),
+    }
+    .into_iter();
     std::fs::create_dir_all(&opts.state_dir).map_err(|source| RunError::StateDir {
         path: opts.state_dir.clone(),
         source,
@@ -91,6 +108,8 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
                 reader,
                 stats,
                 stop,
+                overlay: &overlay,
+                packets: paths.next(),
             };
             thread::Builder::new()
                 .name(format!("worker-{index}"))
@@ -104,6 +123,61 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
     drop(control);
     let _ = keeper_thread.join();
     Ok(())
+}
+
+/// Opens one port per worker and builds each worker's pipeline and hand-off rings.
+fn packet_paths(opts: &PacketOptions, workers: usize) -> Result<Vec<PacketPath>, RunError> {
+    let mut node = opts.node.clone();
+    if node.mac == [0; 6] {
+        node.mac = strait_device::interface_mac(&opts.device.interface)?;
+    }
+    let ports = strait_device::open(&opts.device, workers)?;
+    let neighbours = Neighbours::new();
+    for &(ip, mac) in &opts.neighbours {
+        let key = match ip {
+            IpAddr::V4(v4) => strait_packet::flow::v4_mapped(v4.octets()),
+            IpAddr::V6(v6) => v6.octets(),
+        };
+        neighbours.set_static(key, mac);
+    }
+    info!(
+        device = opts.device.kind.name(),
+        interface = %opts.device.interface,
+        workers,
+        mac = %format_mac(node.mac),
+        "packet path ready"
+    );
+    let seeds = RandomState::new();
+    let epoch = Instant::now();
+    ports
+        .into_iter()
+        .zip(handoff::mesh(workers))
+        .enumerate()
+        .map(|(i, (port, handoff))| {
+            let pipeline = Pipeline::new(
+                node.clone(),
+                i,
+                workers,
+                neighbours.clone(),
+                seeds.hash_one(i),
+            )?;
+            Ok(PacketPath {
+                port,
+                pipeline,
+                handoff,
+                burst: opts.burst.max(1),
+                epoch,
+                port_seen: Default::default(),
+            })
+        })
+        .collect()
+}
+
+fn format_mac(m: [u8; 6]) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
 }
 
 struct Control {

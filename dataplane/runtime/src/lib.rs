@@ -9,12 +9,14 @@
 
 mod control;
 mod cores;
+mod handoff;
 mod keeper;
 pub mod options;
+mod packets;
 mod tables;
 mod worker;
 
 pub use control::run;
 pub use cores::{allowed_cores, parse_cores};
-pub use options::DataplaneOptions;
+pub use options::{DataplaneOptions, PacketOptions};
 pub use tables::{TableError, Tables};

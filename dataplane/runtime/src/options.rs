@@ -1,6 +1,9 @@
 //! Options of `strait-dataplane`.
 
-use std::path::PathBuf;
+use std::{net::IpAddr, path::PathBuf};
+
+use strait_device::DeviceConfig;
+use strait_fastpath::NodeConfig;
 
 /// Default data-plane link socket (served by the agent).
 pub const DEFAULT_LINK_SOCKET: &str = "/run/strait/dataplane.sock";
@@ -20,4 +23,22 @@ pub struct DataplaneOptions {
     pub state_dir: PathBuf,
     /// Capacity of the health overlay.
     pub health_slots: u32,
+    /// The L4 packet path; `None` runs workers that only follow generations.
+    pub packets: Option<PacketOptions>,
+}
+
+/// Frames per burst when not set.
+pub const DEFAULT_BURST: usize = 32;
+
+/// The L4 packet path of a data plane.
+#[derive(Clone, Debug)]
+pub struct PacketOptions {
+    /// The device and interface, one port per worker.
+    pub device: DeviceConfig,
+    /// The node's addresses and policies; a zero MAC means "the interface's MAC".
+    pub node: NodeConfig,
+    /// Configured neighbours (next hops whose MAC is not learned).
+    pub neighbours: Vec<(IpAddr, [u8; 6])>,
+    /// Frames per burst.
+    pub burst: usize,
 }

@@ -1,7 +1,9 @@
 //! The per-core worker loop.
 //!
 //! Each turn: take the current tables (one atomic load: the RCU quiescent point), note a new
-//! generation in the stats region, poll the I/O sources, back off when a turn found no work.
+//! generation in the stats region, run one burst of the packet path (if the data plane drives
+//! a device), back off when a turn found no work. Counters reach the stats region with each
+//! heartbeat (every few thousand busy turns, or every idle sleep).
 //! A worker owns everything it touches on the hot path; the only shared writes are to its own
 //! stats record.
 
@@ -11,10 +13,10 @@ use std::{
 };
 
 use strait_rcu::Reader;
-use strait_shm::WorkerStats;
+use strait_shm::{HealthOverlay, WorkerStats};
 use tracing::{info, warn};
 
-use crate::{Tables, cores};
+use crate::{Tables, cores, packets::PacketPath};
 
 /// Empty turns spent spinning before yielding, and before sleeping.
 const SPIN_TURNS: u32 = 256;
@@ -35,6 +37,9 @@ pub(crate) struct Worker<'a> {
     pub(crate) reader: Reader<Tables>,
     pub(crate) stats: WorkerStats<'a>,
     pub(crate) stop: &'a AtomicBool,
+    pub(crate) overlay: &'a HealthOverlay,
+    /// The L4 packet path, if the data plane drives a device.
+    pub(crate) packets: Option<PacketPath>,
 }
 
 impl Worker<'_> {
@@ -56,7 +61,10 @@ impl Worker<'_> {
                 generation = current;
                 self.stats.set_generation(current);
             }
-            let work = poll(tables);
+            let work = match &mut self.packets {
+                Some(path) => path.poll(tables, self.overlay),
+                None => 0,
+            };
             turns += 1;
             if work > 0 {
                 empty_turns = 0;
@@ -75,21 +83,19 @@ impl Worker<'_> {
                 std::thread::sleep(IDLE_SLEEP);
             }
         }
+        if let Some(path) = &mut self.packets {
+            path.export(&self.stats);
+        }
         self.reader.offline();
         self.stats.set_state(STATE_STOPPED);
         info!(worker = self.index, "worker stopped");
     }
 
-    fn heartbeat(&self, turns: u64) {
+    fn heartbeat(&mut self, turns: u64) {
+        if let Some(path) = &mut self.packets {
+            path.export(&self.stats);
+        }
         self.stats.set_loops(turns);
         self.stats.set_heartbeat_ms(strait_shm::monotonic_ms());
     }
-}
-
-/// Polls the worker's I/O sources with the current tables and returns how much work it did.
-///
-/// The L4 packet burst and the L7 event ring plug in here; until a worker has a device or a
-/// listener, every turn is idle and the worker only keeps up with generations.
-fn poll(_tables: Option<&Tables>) -> usize {
-    0
 }

@@ -5,8 +5,12 @@ use std::{
     sync::{Arc, atomic::AtomicBool},
 };
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
 use clap::Parser;
-use strait_dataplane::{DataplaneOptions, allowed_cores, options, parse_cores};
+use strait_dataplane::{DataplaneOptions, PacketOptions, allowed_cores, options, parse_cores};
+use strait_device::{DeviceConfig, DeviceKind, RingSizes, XdpMode, parse_mac};
+use strait_fastpath::{Exception, NodeConfig};
 
 /// The Strait data plane: one pinned poll-mode worker per core, running the tables the agent
 /// publishes through shared memory.
@@ -25,6 +29,127 @@ struct Args {
     /// Endpoints the health overlay can hold.
     #[arg(long, default_value_t = options::DEFAULT_HEALTH_SLOTS)]
     health_slots: u32,
+    #[command(flatten)]
+    packets: PacketArgs,
+}
+
+/// The L4 packet path (off unless --device is given).
+#[derive(Debug, clap::Args)]
+struct PacketArgs {
+    /// Packet device: af_packet (software fallback, runs anywhere), af_xdp, or memory (tests).
+    #[arg(long, value_parser = |s: &str| s.parse::<DeviceKind>())]
+    device: Option<DeviceKind>,
+    /// Interface the device drives (required with af_packet and af_xdp).
+    #[arg(long, required_if_eq_any([("device", "af_packet"), ("device", "af_xdp")]))]
+    interface: Option<String>,
+    /// XDP attach mode: auto (native if the driver has it), native or generic.
+    #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<XdpMode>())]
+    xdp_mode: XdpMode,
+    /// The node's IPv4 address on the segment: source of full-NAT flows, tunnels and ARP
+    /// requests. The data plane answers ARP for it; do not configure it on the kernel.
+    #[arg(long)]
+    node_v4: Option<Ipv4Addr>,
+    /// The node's IPv6 address on the segment (as --node-v4, answered by ND).
+    #[arg(long)]
+    node_v6: Option<Ipv6Addr>,
+    /// Full-NAT source ports, split evenly over the workers: LO-HI.
+    #[arg(long, default_value = "1024-65535", value_parser = parse_port_range)]
+    snat_ports: PortRange,
+    /// What to do with traffic that is not for a service: kernel (leave it) or drop (count it).
+    #[arg(long, default_value = "kernel", value_parser = |s: &str| s.parse::<Exception>())]
+    exception: Exception,
+    /// Connections each worker tracks.
+    #[arg(long, default_value_t = 1 << 20)]
+    conntrack_capacity: usize,
+    /// A static neighbour, IP=MAC (repeatable): a next hop whose MAC is not to be learned.
+    #[arg(long = "neighbour", value_parser = parse_neighbour)]
+    neighbours: Vec<(IpAddr, [u8; 6])>,
+    /// The MAC to send from (default: the interface's).
+    #[arg(long, value_parser = |s: &str| parse_mac(s).ok_or_else(|| format!("{s:?} is not a MAC address (aa:bb:cc:dd:ee:ff)")))]
+    mac: Option<MacArg>,
+    /// Largest IP packet the segment carries (bounds IPIP/GUE encapsulation).
+    #[arg(long, default_value_t = 1500)]
+    mtu: usize,
+    /// Frames per burst.
+    #[arg(long, default_value_t = options::DEFAULT_BURST, value_parser = parse_burst)]
+    burst: usize,
+    /// Receive and transmit ring frames per port (a power of two).
+    #[arg(long, default_value_t = 4096, value_parser = parse_ring)]
+    ring: u32,
+}
+
+type MacArg = [u8; 6];
+
+/// An inclusive port range.
+#[derive(Clone, Debug)]
+struct PortRange(u16, u16);
+
+fn parse_port_range(s: &str) -> Result<PortRange, String> {
+    let err = || format!("{s:?} is not a port range LO-HI (e.g. 1024-65535)");
+    let (lo, hi) = s.split_once('-').ok_or_else(err)?;
+    let (lo, hi): (u16, u16) = (
+        lo.parse().map_err(|_| err())?,
+        hi.parse().map_err(|_| err())?,
+    );
+    if lo == 0 || lo > hi {
+        return Err(format!("{s:?}: the range must be 1..=65535 with LO <= HI"));
+    }
+    Ok(PortRange(lo, hi))
+}
+
+fn parse_neighbour(s: &str) -> Result<(IpAddr, [u8; 6]), String> {
+    let err = || format!("{s:?} is not IP=MAC (e.g. 198.18.0.11=02:00:00:00:00:0b)");
+    let (ip, mac) = s.split_once('=').ok_or_else(err)?;
+    Ok((
+        ip.parse().map_err(|_| err())?,
+        parse_mac(mac).ok_or_else(err)?,
+    ))
+}
+
+fn parse_burst(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?}: a burst is 1 to 256 frames")),
+    }
+}
+
+fn parse_ring(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n) if n.is_power_of_two() && (64..=1 << 16).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{s:?}: a ring size is a power of two from 64 to 65536"
+        )),
+    }
+}
+
+impl PacketArgs {
+    fn options(self) -> Option<PacketOptions> {
+        let kind = self.device?;
+        let mut node = NodeConfig::new(self.mac.unwrap_or([0; 6]));
+        node.snat_v4 = self.node_v4;
+        node.snat_v6 = self.node_v6;
+        node.snat_ports = self.snat_ports.0..=self.snat_ports.1;
+        node.exception = self.exception;
+        node.conntrack_capacity = self.conntrack_capacity;
+        node.max_frame = self.mtu + 14;
+        if kind == DeviceKind::Memory && self.mac.is_none() {
+            node.mac = [2, 0, 0, 0, 0, 1];
+        }
+        Some(PacketOptions {
+            device: DeviceConfig {
+                kind,
+                interface: self.interface.unwrap_or_default(),
+                rings: RingSizes {
+                    rx: self.ring,
+                    tx: self.ring,
+                },
+                xdp_mode: self.xdp_mode,
+            },
+            node,
+            neighbours: self.neighbours,
+            burst: self.burst,
+        })
+    }
 }
 
 /// A parsed `--cores` list.
@@ -51,6 +176,7 @@ fn main() -> anyhow::Result<()> {
         link_socket: args.link_socket,
         state_dir: args.state_dir,
         health_slots: args.health_slots,
+        packets: args.packets.options(),
     };
     strait_dataplane::run(opts, &stop)?;
     Ok(())

@@ -1,0 +1,137 @@
+//! [`AnyPort`]: the port a worker drives, whichever device it came from, and [`open`].
+
+use crate::memory::MemoryPort;
+use crate::{
+    DeviceError, DeviceKind, Port, PortStats, RingSizes, Verdict, XdpMode, af_packet, af_xdp,
+};
+
+/// A port of any kind (static dispatch: one `match` per burst call, not per frame).
+#[derive(Debug)]
+pub enum AnyPort {
+    /// See [`crate::memory`].
+    Memory(MemoryPort),
+    /// See [`crate::af_packet`].
+    AfPacket(af_packet::AfPacketPort),
+    /// See [`crate::af_xdp`].
+    AfXdp(af_xdp::AfXdpPort),
+}
+
+/// Where and how to open a device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceConfig {
+    /// The device kind.
+    pub kind: DeviceKind,
+    /// The interface (ignored by `memory`).
+    pub interface: String,
+    /// Ring sizes for kernel-backed ports.
+    pub rings: RingSizes,
+    /// XDP attach mode (`af_xdp` only).
+    pub xdp_mode: XdpMode,
+}
+
+/// Opens one port per worker.
+pub fn open(config: &DeviceConfig, ports: usize) -> Result<Vec<AnyPort>, DeviceError> {
+    Ok(match config.kind {
+        DeviceKind::Memory => (0..ports)
+            .map(|_| AnyPort::Memory(MemoryPort::new()))
+            .collect(),
+        DeviceKind::AfPacket => af_packet::open(&config.interface, ports, config.rings)?
+            .into_iter()
+            .map(AnyPort::AfPacket)
+            .collect(),
+        DeviceKind::AfXdp => af_xdp::open(&config.interface, ports, config.rings, config.xdp_mode)?
+            .into_iter()
+            .map(AnyPort::AfXdp)
+            .collect(),
+    })
+}
+
+/// The MAC address of `interface` in this network namespace.
+pub fn interface_mac(interface: &str) -> Result<[u8; 6], DeviceError> {
+    let path = format!("/sys/class/net/{interface}/address");
+    let text = std::fs::read_to_string(&path).map_err(|source| DeviceError::NoInterface {
+        interface: interface.to_owned(),
+        source,
+    })?;
+    parse_mac(text.trim()).ok_or_else(|| DeviceError::Unsupported {
+        device: "interface",
+        interface: interface.to_owned(),
+        reason: format!("{path} holds {text:?}, not a MAC address"),
+    })
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff`.
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = s.split(':');
+    for byte in &mut mac {
+        *byte = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
+macro_rules! each {
+    ($self:ident, $p:ident => $e:expr) => {
+        match $self {
+            AnyPort::Memory($p) => $e,
+            AnyPort::AfPacket($p) => $e,
+            AnyPort::AfXdp($p) => $e,
+        }
+    };
+}
+
+impl Port for AnyPort {
+    #[inline]
+    fn rx_burst<F>(&mut self, max: usize, f: F) -> usize
+    where
+        F: FnMut(&mut [u8], usize) -> Verdict,
+    {
+        each!(self, p => p.rx_burst(max, f))
+    }
+
+    #[inline]
+    fn send(&mut self, frame: &[u8]) -> bool {
+        each!(self, p => p.send(frame))
+    }
+
+    #[inline]
+    fn flush(&mut self) {
+        each!(self, p => p.flush())
+    }
+
+    fn stats(&self) -> PortStats {
+        each!(self, p => p.stats())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_parse_strictly() {
+        assert_eq!(
+            parse_mac("02:00:0a:ff:10:01"),
+            Some([2, 0, 0x0a, 0xff, 0x10, 1])
+        );
+        assert_eq!(parse_mac("02:00:0a:ff:10"), None);
+        assert_eq!(parse_mac("02:00:0a:ff:10:01:02"), None);
+        assert_eq!(parse_mac("zz:00:0a:ff:10:01"), None);
+    }
+
+    #[test]
+    fn memory_ports_open_one_per_worker() {
+        let config = DeviceConfig {
+            kind: DeviceKind::Memory,
+            interface: String::new(),
+            rings: RingSizes::default(),
+            xdp_mode: XdpMode::Auto,
+        };
+        let ports = open(&config, 3).unwrap();
+        assert_eq!(ports.len(), 3);
+        assert!(matches!(
+            interface_mac("strait-no-such-if"),
+            Err(DeviceError::NoInterface { .. })
+        ));
+    }
+}
