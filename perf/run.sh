@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 usage() {
     cat >&2 <<USAGE
 usage: perf/run.sh NAME
-  control   push→live latency of config applies (1k and 10k routes, 100k endpoints)
+  control       push→live latency of config applies (1k and 10k routes, 100k endpoints)
+  l4-pipeline   the L4 pipeline on the memory device, one core, vs. a touch-and-forward loop
 USAGE
     exit 2
 }
@@ -21,6 +22,11 @@ case "$name" in
     control)
         cargo build --release --locked --bins -p strait-agent -p strait-dataplane -p straitctl -p strait-perf
         exec target/release/control-bench "$@"
+        ;;
+    l4-pipeline)
+        cargo build --release --locked -p strait-perf --bin l4-pipeline
+        core=$(( $(nproc) > 1 ? 1 : 0 ))
+        exec taskset -c "$core" target/release/l4-pipeline "$@"
         ;;
     *) echo "unknown benchmark: $name" >&2; usage ;;
 esac

@@ -27,4 +27,4 @@ ensure_rust() {
 }
 
 # The system packages every build needs.
-BUILD_PACKAGES=(build-essential pkg-config ca-certificates iproute2 procps ethtool iputils-ping)
+BUILD_PACKAGES=(build-essential pkg-config ca-certificates iproute2 procps ethtool iputils-ping nftables)

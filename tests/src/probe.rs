@@ -110,7 +110,8 @@ pub fn tcp_spread(
 /// Sends one datagram on each of `flows` flows to `target`, every flow from its own socket and
 /// source port, and expects `NAME\n<datagram>` back. A flow waits `timeout` for the answer and
 /// sends again, [`UDP_ATTEMPTS`] times in all, before counting a timeout. Every socket stays
-/// open until the end, so no two flows share a source port.
+/// open until the end, so no two flows share a source port (for that, the process's soft limit
+/// on open files is raised to its hard limit).
 pub fn udp_spread(target: SocketAddr, flows: usize, timeout: Duration) -> Spread {
     let timeout = usable(timeout);
     raise_fd_limit();
@@ -166,7 +167,6 @@ fn udp_flow(
 /// TCP connections held open, each remembering the backend that answered it.
 #[derive(Debug)]
 pub struct Held {
-    timeout: Duration,
     conns: Vec<HeldConn>,
     unopened: BTreeMap<Failure, usize>,
     rounds: u64,
@@ -179,12 +179,12 @@ struct HeldConn {
     state: Result<TcpStream, Failure>,
 }
 
-/// Opens `n` TCP connections to `target` and keeps them; `timeout` bounds every connect, read
-/// and write, now and in [`Held::check`]. Connections that fail to open are only counted.
+/// Opens `n` TCP connections to `target` (a few at a time) and keeps them; `timeout` bounds
+/// every connect, read and write, now and in [`Held::check`]. Connections that fail to open
+/// are only counted. Raises the soft limit on open files, like [`udp_spread`].
 pub fn hold(target: SocketAddr, n: usize, timeout: Duration) -> Held {
     let timeout = usable(timeout);
     let mut held = Held {
-        timeout,
         conns: Vec::with_capacity(n),
         unopened: BTreeMap::new(),
         rounds: 0,
@@ -231,19 +231,17 @@ impl Held {
     /// is closed and counted as failed, with its first failure, in this and every later report.
     pub fn check(&mut self) -> HeldReport {
         self.rounds += 1;
-        let (round, timeout) = (self.rounds, self.timeout);
+        let round = self.rounds;
         let per_thread = self.conns.len().div_ceil(FLOW_THREADS).max(1);
         thread::scope(|s| {
             for (part, conns) in self.conns.chunks_mut(per_thread).enumerate() {
                 s.spawn(move || {
                     for (j, c) in conns.iter_mut().enumerate() {
                         let Ok(stream) = &mut c.state else { continue };
-                        let payload = format!("strait-probe hold {} {round}\n", part * per_thread + j);
-                        let checked = stream
-                            .set_read_timeout(Some(timeout))
-                            .map_err(|e| Failure::from_io(&e))
-                            .and_then(|()| echo(stream, payload.as_bytes()));
-                        if let Err(f) = checked {
+                        let payload =
+                            format!("strait-probe hold {} {round}\n", part * per_thread + j);
+                        // The socket keeps the read and write timeouts `hold` gave it.
+                        if let Err(f) = echo(stream, payload.as_bytes()) {
                             c.state = Err(f);
                         }
                     }
@@ -366,7 +364,6 @@ fn raise_fd_limit() {
     }
 }
 
-
 /// Successful exchanges per backend and failures per kind: what [`tcp_spread`] and
 /// [`udp_spread`] saw. Displays as `b1=334 b2=333 b3=333 errors=0`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -471,7 +468,12 @@ impl HeldReport {
         let backends: serde_json::Map<_, _> = self
             .backends
             .iter()
-            .map(|(name, c)| (name.clone(), serde_json::json!({"ok": c.ok, "failed": c.failed})))
+            .map(|(name, c)| {
+                (
+                    name.clone(),
+                    serde_json::json!({"ok": c.ok, "failed": c.failed}),
+                )
+            })
             .collect();
         serde_json::json!({
             "backends": backends,
@@ -560,7 +562,10 @@ mod tests {
 
     #[test]
     fn failures_are_counted_by_kind() {
-        let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let spread = tcp_spread(closed, 3, 3, T);
         assert_eq!(spread.to_string(), "errors=3 (refused=3)");
         assert_eq!(spread.to_json()["errors"]["refused"], 3);
@@ -579,7 +584,11 @@ mod tests {
 
         let mut bad = hold(tcp_backend("q", false), 2, T);
         let report = bad.check();
-        assert_eq!(report.backends["q"], HeldCount { ok: 0, failed: 2 }, "{report}");
+        assert_eq!(
+            report.backends["q"],
+            HeldCount { ok: 0, failed: 2 },
+            "{report}"
+        );
         assert_eq!(bad.check().failed(), 2, "a broken connection stays broken");
     }
 }

@@ -22,7 +22,9 @@ enum Mode {
 }
 
 #[derive(Debug, Parser)]
-#[command(about = "Probe a Strait testbed target: how connections spread, whether held ones survive")]
+#[command(
+    about = "Probe a Strait testbed target: how connections spread, whether held ones survive"
+)]
 struct Args {
     /// What to probe.
     mode: Mode,

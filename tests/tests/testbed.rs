@@ -1,0 +1,254 @@
+//! The network-namespace testbed (`scripts/netns-testbed.sh`) on its own, before any data plane.
+//!
+//! Story: bring a testbed up under a prefix of our own; from the client namespace reach every
+//! backend directly, TCP and UDP, IPv4 and IPv6, and hear each answer with its own name; send to
+//! the VIP and hear nothing (no data plane runs, and the backends' copies of the VIP on `lo` must
+//! not answer ARP or ND); hold connections to a backend, stop it, and see them reported broken
+//! while another backend's connections still echo; bring the testbed down and find no namespace
+//! and no backend process left. A guard runs `down` whatever happens.
+//!
+//! Needs root; skips loudly otherwise, and fails instead under `STRAIT_REQUIRE_NETNS=1`. The
+//! binaries come from the target directory of the test's own profile (build them first:
+//! `cargo build -p strait-e2e --bins`).
+
+use std::{
+    collections::BTreeMap,
+    fs::File,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    thread,
+    time::Duration,
+};
+
+use strait_e2e::{bin, probe, wait_until};
+use strait_testsupport::cannot_run;
+
+const DIRECT: Duration = Duration::from_secs(2);
+/// How long the VIP gets to answer: nobody should, so keep it short.
+const SILENT: Duration = Duration::from_millis(400);
+
+/// A testbed brought up by the script; `down` runs when it drops.
+struct Testbed {
+    prefix: String,
+    down: bool,
+}
+
+impl Testbed {
+    fn up() -> Option<Testbed> {
+        if !rustix::process::geteuid().is_root() {
+            return cannot_run("the network-namespace testbed needs root");
+        }
+        for (tool, package) in [("ip", "iproute2"), ("ethtool", "ethtool")] {
+            if Command::new(tool).arg("-V").output().is_err() {
+                return cannot_run(&format!("{tool} is missing (Debian package {package})"));
+            }
+        }
+        let testbed = Testbed {
+            prefix: format!("stb{}", std::process::id()),
+            down: false,
+        };
+        // The guard exists before `up`, so a half-made testbed is torn down too.
+        let out = testbed.script("up");
+        assert!(out.status.success(), "up failed:\n{}", text(&out));
+        Some(testbed)
+    }
+
+    fn script(&self, cmd: &str) -> Output {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/netns-testbed.sh");
+        let bin_dir = bin("strait-echo").parent().expect("bin dir").to_owned();
+        Command::new("bash")
+            .arg(script)
+            .arg(cmd)
+            .env("STRAIT_TESTBED", &self.prefix)
+            .env("STRAIT_BIN_DIR", bin_dir)
+            .output()
+            .expect("running scripts/netns-testbed.sh")
+    }
+
+    fn namespace(&self, host: &str) -> String {
+        format!("{}-{host}", self.prefix)
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        Path::new("/run/strait-testbed").join(&self.prefix)
+    }
+
+    /// Backend name → strait-echo PID, from the script's PID files.
+    fn backend_pids(&self) -> BTreeMap<String, i32> {
+        ["b1", "b2", "b3"]
+            .into_iter()
+            .map(|b| {
+                let file = self.run_dir().join(format!("{b}.pid"));
+                let pid = std::fs::read_to_string(&file)
+                    .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+                (b.to_owned(), pid.trim().parse().expect("a PID"))
+            })
+            .collect()
+    }
+
+    /// Runs `f` on a thread inside the client namespace; sockets it opens live there.
+    fn in_client<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = format!("/run/netns/{}", self.namespace("client"));
+        thread::scope(|s| {
+            s.spawn(|| {
+                let ns = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                rustix::thread::move_into_link_name_space(
+                    std::os::fd::AsFd::as_fd(&ns),
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                )
+                .unwrap_or_else(|e| panic!("entering {path}: {e}"));
+                f()
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+
+    /// The client's neighbour entry for `ip` (`ip neigh show to IP`).
+    fn client_neighbour(&self, ip: &str) -> String {
+        let out = Command::new("ip")
+            .args(["-n", &self.namespace("client"), "neigh", "show", "to", ip])
+            .output()
+            .expect("ip neigh");
+        text(&out)
+    }
+
+    fn down(mut self) -> Output {
+        self.down = true;
+        self.script("down")
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        if !self.down {
+            let out = self.script("down");
+            eprintln!(
+                "testbed {} torn down by the guard:\n{}",
+                self.prefix,
+                text(&out)
+            );
+        }
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// True while `pid` is a live strait-echo (a zombie, or a recycled PID, does not count).
+fn echo_running(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat.rsplit_once(") ").map(|(_, rest)| &rest[..1]);
+    stat.contains("(strait-echo)") && state != Some("Z")
+}
+
+fn addr(ip: &str, port: u16) -> SocketAddr {
+    SocketAddr::new(ip.parse().expect("an IP address"), port)
+}
+
+#[test]
+fn testbed_backends_answer_directly_the_vip_stays_silent_and_down_cleans_up() {
+    let Some(testbed) = Testbed::up() else { return };
+    let pids = testbed.backend_pids();
+
+    // Every backend answers on its own addresses with its own name: TCP and UDP, v4 and v6.
+    for k in 1..=3 {
+        let name = format!("b{k}");
+        for ip in [format!("198.18.0.1{k}"), format!("2001:2::1{k}")] {
+            let target = addr(&ip, 8080);
+            let (tcp, udp) = testbed.in_client(|| {
+                (
+                    probe::tcp_spread(target, 6, 3, DIRECT),
+                    probe::udp_spread(target, 6, DIRECT),
+                )
+            });
+            let only_name = BTreeMap::from([(name.clone(), 6)]);
+            assert_eq!(tcp.backends, only_name, "tcp {target}: {tcp}");
+            assert!(tcp.is_clean(), "tcp {target}: {tcp}");
+            assert_eq!(udp.backends, only_name, "udp {target}: {udp}");
+            assert!(udp.is_clean(), "udp {target}: {udp}");
+        }
+    }
+
+    // The CLI too, as a shell user would run it.
+    let out = Command::new("ip")
+        .args(["netns", "exec", &testbed.namespace("client")])
+        .arg(bin("strait-probe"))
+        .args(["tcp", "--target", "[2001:2::13]:8080", "--connections", "4"])
+        .args(["--json"])
+        .output()
+        .expect("running strait-probe");
+    assert!(out.status.success(), "strait-probe: {}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["backends"]["b3"], 4, "{json}");
+
+    // No data plane: nobody answers for the VIP, not even the backends that carry it on lo.
+    for vip in ["198.18.0.100", "2001:2::100"] {
+        let target = addr(vip, 80);
+        let (tcp, udp) = testbed.in_client(|| {
+            (
+                probe::tcp_spread(target, 2, 2, SILENT),
+                probe::udp_spread(target, 2, SILENT),
+            )
+        });
+        assert_eq!((tcp.ok(), tcp.failed()), (0, 2), "tcp {target}: {tcp}");
+        assert_eq!((udp.ok(), udp.failed()), (0, 2), "udp {target}: {udp}");
+        let neighbour = testbed.client_neighbour(vip);
+        assert!(
+            !neighbour.contains("lladdr"),
+            "something answered ARP/ND for the VIP {vip}: {neighbour}"
+        );
+    }
+
+    // Held connections: those to a stopped backend break, the others keep echoing.
+    let (mut to_b3, mut to_b2) = testbed.in_client(|| {
+        (
+            probe::hold(addr("198.18.0.13", 8080), 4, DIRECT),
+            probe::hold(addr("2001:2::12", 8080), 3, DIRECT),
+        )
+    });
+    assert_eq!(to_b3.check().to_string(), "b3=4/4 failed=0");
+    assert_eq!(to_b2.check().to_string(), "b2=3/3 failed=0");
+    let b3 = pids["b3"];
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(b3).expect("a PID"),
+        rustix::process::Signal::TERM,
+    )
+    .expect("SIGTERM to b3");
+    wait_until(Duration::from_secs(5), "b3 to exit", || {
+        (!echo_running(b3)).then_some(())
+    });
+    let report = to_b3.check();
+    assert_eq!(report.ok(), 0, "b3 is gone: {report}");
+    assert_eq!(report.failed(), 4, "{report}");
+    assert_eq!(to_b2.check().to_string(), "b2=3/3 failed=0");
+    drop((to_b3, to_b2));
+
+    // Down: no namespace, no backend process, no run directory.
+    let prefix = format!("{}-", testbed.prefix);
+    let run_dir = testbed.run_dir();
+    let out = testbed.down();
+    assert!(out.status.success(), "down failed:\n{}", text(&out));
+    for host in ["sw", "client", "node", "b1", "b2", "b3"] {
+        let path = format!("/run/netns/{prefix}{host}");
+        assert!(!Path::new(&path).exists(), "{path} is still there");
+    }
+    let list = Command::new("ip").args(["netns", "list"]).output();
+    let list = text(&list.expect("ip netns list"));
+    assert!(!list.contains(&prefix), "namespaces left: {list}");
+    for (name, pid) in pids {
+        assert!(
+            !echo_running(pid),
+            "strait-echo {name} (pid {pid}) still runs"
+        );
+    }
+    assert!(!run_dir.exists(), "{} is still there", run_dir.display());
+}
