@@ -188,16 +188,13 @@ impl Pipeline {
         conn.idle_timeout = u64::from(svc.idle_timeout_s) * NS_PER_SEC;
         let full_nat = svc.mode() == Some(L4Mode::FullNat);
         if full_nat {
-            let snat_addr = match flow.family {
-                Family::V4 => self.node.snat_v4.map(|a| v4_mapped(a.octets())),
-                Family::V6 => self.node.snat_v6.map(|a| a.octets()),
-            };
-            let Some(snat_addr) = snat_addr else {
-                self.counters.inc(counter::DROP_NO_SNAT_ADDRESS);
-                return Action::Drop;
-            };
-            let Some(port) = self.snat.alloc() else {
-                self.counters.inc(counter::DROP_SNAT_EXHAUSTED);
+            let Some((snat_addr, port)) = self.snat.alloc(flow.family) else {
+                let reason = if self.snat.has_family(flow.family) {
+                    counter::DROP_SNAT_EXHAUSTED
+                } else {
+                    counter::DROP_NO_SNAT_ADDRESS
+                };
+                self.counters.inc(reason);
                 return Action::Drop;
             };
             reply.dst = snat_addr;
@@ -218,7 +215,7 @@ impl Pipeline {
             // key collides with a live connection's; either way the flow has no room.
             Err(InsertError::Full | InsertError::Exists) | Err(_) => {
                 if conn.snat {
-                    self.snat.free(conn.snat_port);
+                    self.snat.free(&reply.dst, conn.snat_port);
                 }
                 self.counters.inc(counter::DROP_CONNTRACK_FULL);
                 return Action::Drop;
@@ -275,8 +272,8 @@ impl Pipeline {
         family: Family,
     ) -> Action {
         let src = match family {
-            Family::V4 => self.node.snat_v4.map(IpAddr::V4),
-            Family::V6 => self.node.snat_v6.map(IpAddr::V6),
+            Family::V4 => self.node.primary_v4().map(IpAddr::V4),
+            Family::V6 => self.node.primary_v6().map(IpAddr::V6),
         };
         let (Some(kind), Some(src)) = (Encap::for_mode(mode), src) else {
             self.counters.inc(counter::DROP_NO_SNAT_ADDRESS);
@@ -344,13 +341,15 @@ impl Pipeline {
         let mac = self.node.mac;
         let queued = match family {
             Family::V4 => {
-                let sender = self.node.snat_v4.map_or([0; 4], |a| a.octets());
+                let sender = self.node.primary_v4().map_or([0; 4], |a| a.octets());
                 let [.., a, b, c, d] = ip;
                 self.outbox
                     .push(|out| discovery::arp_request(out, mac, sender, [a, b, c, d]))
             }
             Family::V6 => {
-                let Some(src) = self.node.snat_v6 else { return };
+                let Some(src) = self.node.primary_v6() else {
+                    return;
+                };
                 self.outbox
                     .push(|out| discovery::neighbour_solicit(out, mac, src.octets(), ip))
             }

@@ -24,6 +24,7 @@ pub mod neighbour;
 mod node;
 mod outbox;
 mod pipeline;
+mod snat_pool;
 pub mod steer;
 mod view;
 

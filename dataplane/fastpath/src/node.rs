@@ -32,6 +32,18 @@ impl std::str::FromStr for Exception {
     }
 }
 
+impl NodeConfig {
+    /// The node's primary IPv4 address (the first of `snat_v4`).
+    pub fn primary_v4(&self) -> Option<Ipv4Addr> {
+        self.snat_v4.first().copied()
+    }
+
+    /// The node's primary IPv6 address (the first of `snat_v6`).
+    pub fn primary_v6(&self) -> Option<Ipv6Addr> {
+        self.snat_v6.first().copied()
+    }
+}
+
 /// The node-level settings every worker's pipeline shares (not part of the table image:
 /// they belong to the node, not to the service configuration).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,9 +52,10 @@ pub struct NodeConfig {
     pub mac: Address,
     /// The node's IPv4 address on the segment: the source of full-NAT flows and of IPIP/GUE
     /// tunnels, and of ARP requests (the data plane answers ARP for it).
-    pub snat_v4: Option<Ipv4Addr>,
+    /// More addresses after the first add full-NAT source ports (see `snat_pool`).
+    pub snat_v4: Vec<Ipv4Addr>,
     /// The node's IPv6 address on the segment, as `snat_v4` for IPv6 (answered by ND).
-    pub snat_v6: Option<Ipv6Addr>,
+    pub snat_v6: Vec<Ipv6Addr>,
     /// Source ports for full NAT, split evenly over the workers.
     pub snat_ports: RangeInclusive<u16>,
     /// Policy for traffic that is not ours.
@@ -58,8 +71,8 @@ impl NodeConfig {
     pub fn new(mac: Address) -> NodeConfig {
         NodeConfig {
             mac,
-            snat_v4: None,
-            snat_v6: None,
+            snat_v4: Vec::new(),
+            snat_v6: Vec::new(),
             snat_ports: DEFAULT_SNAT_PORTS,
             exception: Exception::default(),
             conntrack_capacity: 1 << 20,

@@ -20,7 +20,7 @@
 use std::sync::Arc;
 
 use strait_conntrack::{BadCapacity, Config, Conntrack, Released};
-use strait_l4::{Health, PortSplit, SnatError, SnatPorts};
+use strait_l4::{Health, SnatError};
 use strait_packet::ip::protocol;
 use strait_packet::{Kind, parse_frame};
 use strait_table::Image;
@@ -29,6 +29,7 @@ use crate::counters::{Counters, counter};
 use crate::discovery::{self, Outcome};
 use crate::neighbour::{NeighbourCache, Neighbours};
 use crate::outbox::Outbox;
+use crate::snat_pool::SnatPool;
 use crate::view::View;
 use crate::{NodeConfig, steer};
 
@@ -66,8 +67,7 @@ pub struct Pipeline {
     pub(crate) node: NodeConfig,
     pub(crate) worker: usize,
     pub(crate) workers: usize,
-    pub(crate) split: PortSplit,
-    pub(crate) snat: SnatPorts,
+    pub(crate) snat: SnatPool,
     pub(crate) conntrack: Conntrack,
     pub(crate) neighbours: NeighbourCache,
     pub(crate) counters: Counters,
@@ -88,8 +88,7 @@ impl Pipeline {
         neighbours: Arc<Neighbours>,
         seed: u64,
     ) -> Result<Pipeline, PipelineError> {
-        let split = PortSplit::new(workers, node.snat_ports.clone())?;
-        let snat = SnatPorts::new(worker, workers, node.snat_ports.clone())?;
+        let snat = SnatPool::new(&node, worker, workers)?;
         let conntrack = Conntrack::new(Config::new(node.conntrack_capacity, seed))
             .map_err(PipelineError::Conntrack)?;
         let view = View::empty(&node);
@@ -97,7 +96,6 @@ impl Pipeline {
             node,
             worker,
             workers,
-            split,
             snat,
             conntrack,
             neighbours: NeighbourCache::new(neighbours),
@@ -197,7 +195,7 @@ impl Pipeline {
         }
         if !steered && self.workers > 1 {
             let is_snat = self.is_snat(&l4.flow.dst);
-            let owner = steer::owner(&l4.flow, self.workers, &self.split, is_snat);
+            let owner = steer::owner(&l4.flow, self.workers, self.snat.split(), is_snat);
             if owner != self.worker {
                 self.counters.inc(counter::STEERED_OUT);
                 return Action::Steer(owner);
@@ -249,19 +247,16 @@ impl Pipeline {
         }
     }
 
+    #[inline]
     pub(crate) fn is_snat(&self, addr: &[u8; 16]) -> bool {
-        let v4 = self
-            .node
-            .snat_v4
-            .is_some_and(|a| strait_packet::flow::v4_mapped(a.octets()) == *addr);
-        v4 || self.node.snat_v6.is_some_and(|a| a.octets() == *addr)
+        self.snat.contains(addr)
     }
 }
 
 /// Frees what a released connection held.
-pub(crate) fn release(snat: &mut SnatPorts, counters: &mut Counters, r: &Released) {
+pub(crate) fn release(snat: &mut SnatPool, counters: &mut Counters, r: &Released) {
     counters.inc(counter::FLOWS_RELEASED);
     if r.conn.snat {
-        snat.free(r.conn.snat_port);
+        snat.free(&r.keys[1].dst, r.conn.snat_port);
     }
 }

@@ -43,8 +43,8 @@ impl View {
             .iter()
             .map(|s| record_addr(&s.vip, s.family))
             .collect();
-        owned.extend(node.snat_v4.map(|a| v4_mapped(a.octets())));
-        owned.extend(node.snat_v6.map(|a| a.octets()));
+        owned.extend(node.snat_v4.iter().map(|a| v4_mapped(a.octets())));
+        owned.extend(node.snat_v6.iter().map(|a| a.octets()));
         View {
             generation: image.generation(),
             services: ServiceMap::new(image),
@@ -55,8 +55,8 @@ impl View {
     /// A view of no tables: the node still answers for its SNAT addresses.
     pub(crate) fn empty(node: &NodeConfig) -> View {
         let mut owned = FxHashSet::default();
-        owned.extend(node.snat_v4.map(|a| v4_mapped(a.octets())));
-        owned.extend(node.snat_v6.map(|a| a.octets()));
+        owned.extend(node.snat_v4.iter().map(|a| v4_mapped(a.octets())));
+        owned.extend(node.snat_v6.iter().map(|a| a.octets()));
         View {
             generation: 0,
             services: ServiceMap::empty(),

@@ -69,8 +69,8 @@ fn image() -> Image<ImageBytes> {
 
 /// A 60-byte TCP ACK from client `i` (address and port vary) to the VIP.
 fn frame(i: u32) -> Vec<u8> {
-    let src = [198, 19, (i >> 16) as u8, (i >> 8) as u8];
-    let sport = 1024 + (i & 0xff) as u16 * 200 + (i >> 24) as u16;
+    let src = [198, 19, (i >> 8) as u8, i as u8];
+    let sport = 1024 + (i >> 16) as u16;
     let mut f = Vec::with_capacity(60);
     f.extend_from_slice(&NODE_MAC);
     f.extend_from_slice(&CLIENT_MAC);
@@ -117,7 +117,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     let image = image();
     let mut node = NodeConfig::new(NODE_MAC);
-    node.snat_v4 = Some([198, 18, 0, 2].into());
+    // Two source addresses: one gives 64512 ports, fewer than FLOWS.
+    node.snat_v4 = vec![[198, 18, 0, 2].into(), [198, 18, 0, 3].into()];
     node.conntrack_capacity = 1 << 18;
     let mut pipeline = Pipeline::new(node, 0, 1, Neighbours::new(), 7).expect("pipeline");
     let mut port = MemoryPort::new();

@@ -109,8 +109,8 @@ pub fn image(generation: u64, services: &[Svc]) -> Image<ImageBytes> {
 /// The node: SNAT addresses for both families, exception policy `kernel`.
 pub fn node() -> NodeConfig {
     let mut n = NodeConfig::new(NODE_MAC);
-    n.snat_v4 = Some(SNAT4.into());
-    n.snat_v6 = Some(SNAT6.parse().unwrap());
+    n.snat_v4 = vec![SNAT4.into()];
+    n.snat_v6 = vec![SNAT6.parse().unwrap()];
     n.conntrack_capacity = 1 << 16;
     n.exception = Exception::Kernel;
     n
@@ -332,53 +332,52 @@ pub fn seen(frame: &[u8]) -> Seen {
     let Some(LinkSlice::Ethernet2(eth)) = &p.link else {
         panic!("not ethernet")
     };
-    let (src, dst, ttl, pseudo): (IpAddr, IpAddr, u8, Box<Pseudo>) =
-        match p.net.as_ref().unwrap() {
-            InternetSlice::Ipv4(ip) => {
-                let h = ip.header().to_header();
-                assert_eq!(
-                    h.calc_header_checksum(),
-                    h.header_checksum,
-                    "IPv4 header checksum"
-                );
-                let (s, d) = (h.source, h.destination);
-                (
-                    s.into(),
-                    d.into(),
-                    h.time_to_live,
-                    Box::new(move |l4: &[u8], proto| {
-                        etherparse::checksum::Sum16BitWords::new()
-                            .add_4bytes(s)
-                            .add_4bytes(d)
-                            .add_2bytes([0, proto])
-                            .add_2bytes((l4.len() as u16).to_be_bytes())
-                            .add_slice(l4)
-                            .ones_complement()
-                            .to_be()
-                    }),
-                )
-            }
-            InternetSlice::Ipv6(ip) => {
-                let h = ip.header().to_header();
-                let (s, d) = (h.source, h.destination);
-                (
-                    s.into(),
-                    d.into(),
-                    h.hop_limit,
-                    Box::new(move |l4: &[u8], proto| {
-                        etherparse::checksum::Sum16BitWords::new()
-                            .add_16bytes(s)
-                            .add_16bytes(d)
-                            .add_4bytes((l4.len() as u32).to_be_bytes())
-                            .add_2bytes([0, proto])
-                            .add_slice(l4)
-                            .ones_complement()
-                            .to_be()
-                    }),
-                )
-            }
-            _ => panic!("not IP"),
-        };
+    let (src, dst, ttl, pseudo): (IpAddr, IpAddr, u8, Box<Pseudo>) = match p.net.as_ref().unwrap() {
+        InternetSlice::Ipv4(ip) => {
+            let h = ip.header().to_header();
+            assert_eq!(
+                h.calc_header_checksum(),
+                h.header_checksum,
+                "IPv4 header checksum"
+            );
+            let (s, d) = (h.source, h.destination);
+            (
+                s.into(),
+                d.into(),
+                h.time_to_live,
+                Box::new(move |l4: &[u8], proto| {
+                    etherparse::checksum::Sum16BitWords::new()
+                        .add_4bytes(s)
+                        .add_4bytes(d)
+                        .add_2bytes([0, proto])
+                        .add_2bytes((l4.len() as u16).to_be_bytes())
+                        .add_slice(l4)
+                        .ones_complement()
+                        .to_be()
+                }),
+            )
+        }
+        InternetSlice::Ipv6(ip) => {
+            let h = ip.header().to_header();
+            let (s, d) = (h.source, h.destination);
+            (
+                s.into(),
+                d.into(),
+                h.hop_limit,
+                Box::new(move |l4: &[u8], proto| {
+                    etherparse::checksum::Sum16BitWords::new()
+                        .add_16bytes(s)
+                        .add_16bytes(d)
+                        .add_4bytes((l4.len() as u32).to_be_bytes())
+                        .add_2bytes([0, proto])
+                        .add_slice(l4)
+                        .ones_complement()
+                        .to_be()
+                }),
+            )
+        }
+        _ => panic!("not IP"),
+    };
     let (sport, dport) = match p.transport.as_ref().unwrap() {
         TransportSlice::Tcp(t) => {
             assert_eq!(pseudo(t.slice(), 6), 0, "TCP checksum");

@@ -47,11 +47,12 @@ struct PacketArgs {
     xdp_mode: XdpMode,
     /// The node's IPv4 address on the segment: source of full-NAT flows, tunnels and ARP
     /// requests. The data plane answers ARP for it; do not configure it on the kernel.
+    /// Repeat it to add full-NAT source addresses (each adds a full port range).
     #[arg(long)]
-    node_v4: Option<Ipv4Addr>,
+    node_v4: Vec<Ipv4Addr>,
     /// The node's IPv6 address on the segment (as --node-v4, answered by ND).
     #[arg(long)]
-    node_v6: Option<Ipv6Addr>,
+    node_v6: Vec<Ipv6Addr>,
     /// Full-NAT source ports, split evenly over the workers: LO-HI.
     #[arg(long, default_value = "1024-65535", value_parser = parse_port_range)]
     snat_ports: PortRange,
