@@ -189,6 +189,7 @@ configure_backend() {
 start_echo() {
     local b=$1 bin=$2
     ip netns exec "$(ns "$b")" "$bin" --name "$b" --port "$ECHO_PORT" \
+        --udp-address "$VIP4" --udp-address "$VIP6" \
         </dev/null >"$RUN_DIR/$b.log" 2>&1 &
     echo $! >"$RUN_DIR/$b.pid"
 }

@@ -27,4 +27,5 @@ ensure_rust() {
 }
 
 # The system packages every build needs.
-BUILD_PACKAGES=(build-essential pkg-config ca-certificates iproute2 procps ethtool iputils-ping nftables)
+BUILD_PACKAGES=(build-essential pkg-config ca-certificates iproute2 procps ethtool iputils-ping nftables
+    m4 clang llvm libelf-dev zlib1g-dev libpcap-dev libclang-dev)

@@ -9,6 +9,8 @@
 mod node;
 pub mod probe;
 mod proc;
+pub mod testbed;
 
 pub use node::{Node, test_cores};
 pub use proc::{Proc, bin, straitctl, wait_until};
+pub use testbed::Testbed;

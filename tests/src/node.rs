@@ -83,7 +83,22 @@ impl Node {
 
     /// Starts the data plane with workers on `cores`; does not wait for the agent.
     pub fn start_dataplane(&mut self, cores: &str) {
-        let mut cmd = Command::new(bin("strait-dataplane"));
+        self.start_dataplane_with(cores, None, &[]);
+    }
+
+    /// Starts the data plane with workers on `cores`, inside network namespace `netns` if
+    /// given, with `extra` arguments (e.g. a packet device); does not wait for the agent.
+    pub fn start_dataplane_with(&mut self, cores: &str, netns: Option<&str>, extra: &[&str]) {
+        let mut cmd = match netns {
+            // `ip netns exec` execs the data plane, so the process id stays the data plane's.
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(bin("strait-dataplane"));
+                c
+            }
+            None => Command::new(bin("strait-dataplane")),
+        };
+        cmd.args(extra);
         cmd.arg("--cores")
             .arg(cores)
             .arg("--link-socket")

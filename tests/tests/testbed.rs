@@ -11,135 +11,13 @@
 //! binaries come from the target directory of the test's own profile (build them first:
 //! `cargo build -p strait-e2e --bins`).
 
-use std::{
-    collections::BTreeMap,
-    fs::File,
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    process::{Command, Output},
-    thread,
-    time::Duration,
-};
+use std::{collections::BTreeMap, net::SocketAddr, path::Path, process::Command, time::Duration};
 
-use strait_e2e::{bin, probe, wait_until};
-use strait_testsupport::cannot_run;
+use strait_e2e::{Testbed, bin, probe, testbed::text, wait_until};
 
 const DIRECT: Duration = Duration::from_secs(2);
 /// How long the VIP gets to answer: nobody should, so keep it short.
 const SILENT: Duration = Duration::from_millis(400);
-
-/// A testbed brought up by the script; `down` runs when it drops.
-struct Testbed {
-    prefix: String,
-    down: bool,
-}
-
-impl Testbed {
-    fn up() -> Option<Testbed> {
-        if !rustix::process::geteuid().is_root() {
-            return cannot_run("the network-namespace testbed needs root");
-        }
-        for (tool, package) in [("ip", "iproute2"), ("ethtool", "ethtool")] {
-            if Command::new(tool).arg("-V").output().is_err() {
-                return cannot_run(&format!("{tool} is missing (Debian package {package})"));
-            }
-        }
-        let testbed = Testbed {
-            prefix: format!("stb{}", std::process::id()),
-            down: false,
-        };
-        // The guard exists before `up`, so a half-made testbed is torn down too.
-        let out = testbed.script("up");
-        assert!(out.status.success(), "up failed:\n{}", text(&out));
-        Some(testbed)
-    }
-
-    fn script(&self, cmd: &str) -> Output {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/netns-testbed.sh");
-        let bin_dir = bin("strait-echo").parent().expect("bin dir").to_owned();
-        Command::new("bash")
-            .arg(script)
-            .arg(cmd)
-            .env("STRAIT_TESTBED", &self.prefix)
-            .env("STRAIT_BIN_DIR", bin_dir)
-            .output()
-            .expect("running scripts/netns-testbed.sh")
-    }
-
-    fn namespace(&self, host: &str) -> String {
-        format!("{}-{host}", self.prefix)
-    }
-
-    fn run_dir(&self) -> PathBuf {
-        Path::new("/run/strait-testbed").join(&self.prefix)
-    }
-
-    /// Backend name → strait-echo PID, from the script's PID files.
-    fn backend_pids(&self) -> BTreeMap<String, i32> {
-        ["b1", "b2", "b3"]
-            .into_iter()
-            .map(|b| {
-                let file = self.run_dir().join(format!("{b}.pid"));
-                let pid = std::fs::read_to_string(&file)
-                    .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-                (b.to_owned(), pid.trim().parse().expect("a PID"))
-            })
-            .collect()
-    }
-
-    /// Runs `f` on a thread inside the client namespace; sockets it opens live there.
-    fn in_client<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let path = format!("/run/netns/{}", self.namespace("client"));
-        thread::scope(|s| {
-            s.spawn(|| {
-                let ns = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-                rustix::thread::move_into_link_name_space(
-                    std::os::fd::AsFd::as_fd(&ns),
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )
-                .unwrap_or_else(|e| panic!("entering {path}: {e}"));
-                f()
-            })
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
-    }
-
-    /// The client's neighbour entry for `ip` (`ip neigh show to IP`).
-    fn client_neighbour(&self, ip: &str) -> String {
-        let out = Command::new("ip")
-            .args(["-n", &self.namespace("client"), "neigh", "show", "to", ip])
-            .output()
-            .expect("ip neigh");
-        text(&out)
-    }
-
-    fn down(mut self) -> Output {
-        self.down = true;
-        self.script("down")
-    }
-}
-
-impl Drop for Testbed {
-    fn drop(&mut self) {
-        if !self.down {
-            let out = self.script("down");
-            eprintln!(
-                "testbed {} torn down by the guard:\n{}",
-                self.prefix,
-                text(&out)
-            );
-        }
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// True while `pid` is a live strait-echo (a zombie, or a recycled PID, does not count).
 fn echo_running(pid: i32) -> bool {
@@ -233,7 +111,7 @@ fn testbed_backends_answer_directly_the_vip_stays_silent_and_down_cleans_up() {
     drop((to_b3, to_b2));
 
     // Down: no namespace, no backend process, no run directory.
-    let prefix = format!("{}-", testbed.prefix);
+    let prefix = format!("{}-", testbed.prefix());
     let run_dir = testbed.run_dir();
     let out = testbed.down();
     assert!(out.status.success(), "down failed:\n{}", text(&out));

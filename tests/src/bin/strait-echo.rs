@@ -40,6 +40,11 @@ struct Args {
     /// Port to listen on with TCP and UDP, IPv4 and IPv6; repeat for more ports.
     #[arg(long = "port", required = true)]
     ports: Vec<u16>,
+    /// Also serve UDP on this address (repeatable): datagrams to it are answered from it, as
+    /// direct server return needs for a VIP held on `lo` (a wildcard socket would answer from
+    /// the interface's address).
+    #[arg(long = "udp-address")]
+    udp_addresses: Vec<std::net::IpAddr>,
 }
 
 #[tokio::main]
@@ -64,6 +69,12 @@ async fn main() -> anyhow::Result<()> {
             tokio::spawn(serve_udp(udp, name.clone()));
             bound.push(addr.to_string());
         }
+        for &ip in &args.udp_addresses {
+            let addr = SocketAddr::new(ip, port);
+            let udp = udp_socket(addr).with_context(|| format!("binding udp {addr}"))?;
+            tokio::spawn(serve_udp(udp, name.clone()));
+            bound.push(format!("udp:{addr}"));
+        }
     }
     eprintln!(
         "strait-echo {name}: ready, tcp and udp on {}",
@@ -85,10 +96,9 @@ fn bound_socket(addr: SocketAddr, ty: SocketType) -> io::Result<OwnedFd> {
     };
     let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
     let fd = rustix::net::socket_with(family, ty, flags, None)?;
-    if ty == SocketType::STREAM {
-        // A restarted backend can listen again while old connections sit in TIME_WAIT.
-        sockopt::set_socket_reuseaddr(&fd, true)?;
-    }
+    // TCP: a restarted backend can listen again while old connections sit in TIME_WAIT.
+    // UDP: a socket on a specific address (--udp-address) beside the wildcard one.
+    sockopt::set_socket_reuseaddr(&fd, true)?;
     if addr.is_ipv6() {
         sockopt::set_ipv6_v6only(&fd, true)?;
     }

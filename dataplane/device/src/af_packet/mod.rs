@@ -5,9 +5,9 @@
 //! [`open`] makes one `AF_PACKET`/`SOCK_RAW` socket per port, bound to the interface for
 //! `ETH_P_ALL`, each with an RX ring and a TX ring of 4 KiB frames in one mapping. With more
 //! than one port the sockets form one `PACKET_FANOUT_HASH` group: the kernel's symmetric flow
-//! hash puts every frame of a flow, in both directions, on the same port. Sockets do not see
-//! their own transmissions (`PACKET_IGNORE_OUTGOING`) and hand frames straight to the driver
-//! (`PACKET_QDISC_BYPASS`). Ports are opened on one thread and may be moved to their workers
+//! hash puts every frame of a flow, in both directions, on the same port. Sockets receive only
+//! frames coming in, none going out, ours or the local stack's (`PACKET_IGNORE_OUTGOING`), and
+//! hand frames straight to the driver (`PACKET_QDISC_BYPASS`). Ports are opened on one thread and may be moved to their workers
 //! (`Send`); each is then driven by that worker alone.
 //!
 //! # Invariants
@@ -35,9 +35,10 @@
 //!
 //! # Counters
 //! `rx`, `tx` and `tx_full` are counted as frames pass. `rx_dropped` comes from the kernel's
-//! `PACKET_STATISTICS`, read (and thereby reset) every [`STATS_EVERY`] flushes and added up.
+//! `PACKET_STATISTICS`, read (and thereby reset) every 1024th flush and added up.
 
 mod frame;
+mod layout;
 mod ring;
 mod socket;
 #[cfg(test)]
@@ -45,11 +46,7 @@ mod tests;
 
 use std::os::fd::{AsFd, OwnedFd};
 
-use self::{
-    frame::VlanTag,
-    ring::{Geometry, Rings},
-    socket::Failed,
-};
+use self::{frame::VlanTag, layout::Geometry, ring::Rings, socket::Failed};
 use crate::{DeviceError, Port, PortStats, RingSizes, Verdict};
 
 /// The name of this device kind in errors.
@@ -81,11 +78,17 @@ pub fn open(
             what: f.what,
             source: f.source,
         };
-        let (fd, rings) = socket::open(ifindex, rx, tx).map_err(setup)?;
+        let (fd, mut rings) = socket::open(ifindex, rx, tx).map_err(setup)?;
         if ports > 1 {
             match group {
                 None => group = Some(socket::create_fanout(fd.as_fd()).map_err(setup)?),
-                Some(id) => socket::join_fanout(fd.as_fd(), id).map_err(setup)?,
+                Some(id) => {
+                    socket::join_fanout(fd.as_fd(), id).map_err(setup)?;
+                    // Until it joined, this socket received every frame the group did: drop
+                    // those, so no frame reaches two ports (one arriving at the very moment of
+                    // joining may be missed instead).
+                    while rings.next_rx().is_some() {}
+                }
             }
         }
         opened.push(AfPacketPort {
@@ -100,7 +103,14 @@ pub fn open(
             stats: PortStats::default(),
         });
     }
-    tracing::debug!(interface, ifindex, ports, rx = rx.frames(), tx = tx.frames(), "af_packet open");
+    tracing::debug!(
+        interface,
+        ifindex,
+        ports,
+        rx = rx.frames(),
+        tx = tx.frames(),
+        "af_packet open"
+    );
     Ok(opened)
 }
 
@@ -172,10 +182,10 @@ impl Port for AfPacketPort {
             self.pending = socket::kick(self.fd.as_fd()).is_err();
         }
         self.flushes = self.flushes.wrapping_add(1);
-        if self.flushes % STATS_EVERY == 0 {
-            if let Ok(drops) = socket::take_drops(self.fd.as_fd()) {
-                self.stats.rx_dropped += drops;
-            }
+        if self.flushes.is_multiple_of(STATS_EVERY)
+            && let Ok(drops) = socket::take_drops(self.fd.as_fd())
+        {
+            self.stats.rx_dropped += drops;
         }
     }
 

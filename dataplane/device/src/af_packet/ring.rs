@@ -1,12 +1,9 @@
-//! The two TPACKET_V2 rings of one socket: their geometry, the shared mapping, and the
-//! status-word protocol that says who owns each frame.
+//! The two TPACKET_V2 rings of one socket: the shared mapping, and the status-word protocol
+//! that says who owns each frame.
 //!
 //! # Layout
-//! One `mmap` of the socket holds the RX ring, then the TX ring. Every frame is
-//! [`FRAME_SIZE`] bytes and blocks hold a whole number of frames, so frame `i` of a ring starts
-//! at `i * FRAME_SIZE` (page aligned). A frame begins with a `tpacket2_hdr`; received data lies
-//! after the header and its `sockaddr_ll` ([`RX_DATA`]), data to send right after the header
-//! (`TX_DATA`).
+//! One `mmap` of the socket holds the RX ring, then the TX ring; inside a ring, frames lie back
+//! to back (see `layout.rs`).
 //!
 //! # Ownership
 //! The first word of each frame, `tp_status`, is the only memory both sides touch concurrently,
@@ -34,63 +31,11 @@ use std::{
 };
 
 use libc::{
-    TP_STATUS_AVAILABLE, TP_STATUS_KERNEL, TP_STATUS_SEND_REQUEST, TP_STATUS_USER, tpacket_req,
-    tpacket2_hdr,
+    TP_STATUS_AVAILABLE, TP_STATUS_KERNEL, TP_STATUS_SEND_REQUEST, TP_STATUS_USER, tpacket2_hdr,
 };
 use rustix::mm::{self, MapFlags, ProtFlags};
 
-/// Bytes per ring frame: a page, so a received frame has well over [`crate::MIN_BUFFER`]
-/// bytes after its MAC header.
-pub(super) const FRAME_SIZE: usize = 4096;
-/// Fewest frames per ring: 16 frames make a 64 KiB block, a whole number of pages for every
-/// page size Linux uses (4, 16 and 64 KiB).
-pub(super) const MIN_FRAMES: u32 = 16;
-/// Most frames per ring (256 MiB of frames).
-pub(super) const MAX_FRAMES: u32 = 1 << 16;
-/// Frames per block once a ring has that many: 128 KiB blocks, a small allocation order.
-const MAX_FRAMES_PER_BLOCK: u32 = 32;
-/// Where received data may start: after the header and the `sockaddr_ll` the kernel writes.
-pub(super) const RX_DATA: usize = libc::TPACKET2_HDRLEN;
-/// Where data to send starts (no `PACKET_TX_HAS_OFF`): right after the header.
-const TX_DATA: usize = libc::TPACKET2_HDRLEN - size_of::<libc::sockaddr_ll>();
-/// The largest frame a TX ring frame holds.
-pub(super) const TX_CAPACITY: usize = FRAME_SIZE - TX_DATA;
-
-/// How many frames one ring has: a requested size clamped to
-/// [`MIN_FRAMES`]..=[`MAX_FRAMES`] and rounded up to a power of two.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Geometry {
-    frames: u32,
-}
-
-impl Geometry {
-    /// The ring for `requested` frames.
-    pub(super) fn new(requested: u32) -> Geometry {
-        let frames = requested.clamp(MIN_FRAMES, MAX_FRAMES).next_power_of_two();
-        Geometry { frames }
-    }
-
-    /// Frames in the ring.
-    pub(super) fn frames(self) -> u32 {
-        self.frames
-    }
-
-    /// The `PACKET_RX_RING` / `PACKET_TX_RING` request: blocks of whole frames, back to back.
-    pub(super) fn request(self) -> tpacket_req {
-        let per_block = self.frames.min(MAX_FRAMES_PER_BLOCK);
-        tpacket_req {
-            tp_block_size: per_block * FRAME_SIZE as u32,
-            tp_block_nr: self.frames / per_block,
-            tp_frame_size: FRAME_SIZE as u32,
-            tp_frame_nr: self.frames,
-        }
-    }
-
-    /// Bytes the ring takes in the mapping.
-    pub(super) fn bytes(self) -> usize {
-        self.frames as usize * FRAME_SIZE
-    }
-}
+use super::layout::{FRAME_SIZE, Geometry, RX_DATA, TX_CAPACITY, TX_DATA};
 
 /// A head index walking one ring of the mapping.
 #[derive(Debug)]
@@ -191,9 +136,8 @@ impl Rings {
         // SAFETY: bytes `RX_DATA..FRAME_SIZE` of a frame we own are touched by nobody else
         // until the frame is released (the kernel only reads its status word, which lies
         // before `RX_DATA`). The slice borrows `self` mutably, so no second one can exist.
-        let data = unsafe {
-            slice::from_raw_parts_mut(frame.as_ptr().add(RX_DATA), FRAME_SIZE - RX_DATA)
-        };
+        let data =
+            unsafe { slice::from_raw_parts_mut(frame.as_ptr().add(RX_DATA), FRAME_SIZE - RX_DATA) };
         let rx = RxFrame {
             status,
             snaplen: snaplen as usize,

@@ -21,7 +21,7 @@ use rustix::net::{
     self, AddressFamily, SendFlags, SocketFlags, SocketType, netdevice::name_to_index,
 };
 
-use super::ring::{Geometry, Rings};
+use super::{layout::Geometry, ring::Rings};
 
 /// A setup step that failed, and why.
 #[derive(Debug)]

@@ -4,10 +4,9 @@
 use libc::{TP_STATUS_COPY, TP_STATUS_USER, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID};
 
 use super::{
-    frame::{VLAN_LEN, VlanTag, restore},
-    ring::{FRAME_SIZE, Geometry, MAX_FRAMES, MIN_FRAMES, RX_DATA, TX_CAPACITY},
+    frame::{VlanTag, restore},
+    layout::{FRAME_SIZE, Geometry, MAX_FRAMES, MIN_FRAMES},
 };
-use crate::MIN_BUFFER;
 
 #[test]
 fn ring_sizes_are_clamped_and_rounded_up_to_powers_of_two() {
@@ -25,22 +24,15 @@ fn ring_requests_are_whole_blocks_of_whole_pages() {
         let req = ring.request();
         assert_eq!(req.tp_frame_size as usize, FRAME_SIZE);
         assert_eq!(req.tp_frame_nr, ring.frames());
-        assert_eq!(req.tp_block_nr * req.tp_block_size, ring.frames() * FRAME_SIZE as u32);
+        assert_eq!(
+            req.tp_block_nr * req.tp_block_size,
+            ring.frames() * FRAME_SIZE as u32
+        );
         // 64 KiB: a whole number of pages on 4, 16 and 64 KiB page systems.
         assert_eq!(req.tp_block_size % (64 << 10), 0, "{requested}: {req:?}");
         assert_eq!(req.tp_block_size as usize % FRAME_SIZE, 0);
         assert_eq!(ring.bytes(), ring.frames() as usize * FRAME_SIZE);
     }
-}
-
-#[test]
-fn frames_have_room_for_a_minimum_buffer_and_a_tag() {
-    // Where the kernel puts the MAC header of a SOCK_RAW frame (net/packet/af_packet.c):
-    // TPACKET_ALIGN(tp_hdrlen + 16) - 14.
-    let mac = (RX_DATA + 16).next_multiple_of(libc::TPACKET_ALIGNMENT) - 14;
-    assert!(mac - RX_DATA >= VLAN_LEN, "no headroom for a VLAN tag");
-    assert!(FRAME_SIZE - (mac - VLAN_LEN) >= MIN_BUFFER);
-    assert!(TX_CAPACITY >= MIN_BUFFER);
 }
 
 /// A frame area as a ring frame has it: `headroom` bytes, then `frame`, then spare room.
@@ -50,14 +42,15 @@ fn area(headroom: usize, frame: &[u8]) -> Vec<u8> {
     data
 }
 
-const UNTAGGED: [u8; 16] = [
-    1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x08, 0x00, 0x45, 0x00,
-];
+const UNTAGGED: [u8; 16] = [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x08, 0x00, 0x45, 0x00];
 
 #[test]
 fn an_untagged_frame_is_lent_as_captured() {
     let mut data = area(14, &UNTAGGED);
-    assert_eq!(VlanTag::from_header(TP_STATUS_USER | TP_STATUS_COPY, 7, 0x88a8), None);
+    assert_eq!(
+        VlanTag::from_header(TP_STATUS_USER | TP_STATUS_COPY, 7, 0x88a8),
+        None
+    );
     assert_eq!(restore(&mut data, 14, 16, None), (14, 16));
     assert_eq!(&data[14..30], &UNTAGGED);
 }
@@ -66,7 +59,13 @@ fn an_untagged_frame_is_lent_as_captured() {
 fn a_stripped_tag_goes_back_in_front_of_the_ethertype() {
     let mut data = area(14, &UNTAGGED);
     let tag = VlanTag::from_header(TP_STATUS_USER | TP_STATUS_VLAN_VALID, 0xa064, 0);
-    assert_eq!(tag, Some(VlanTag { tpid: 0x8100, tci: 0xa064 }));
+    assert_eq!(
+        tag,
+        Some(VlanTag {
+            tpid: 0x8100,
+            tci: 0xa064
+        })
+    );
     let (start, len) = restore(&mut data, 14, 16, tag);
     assert_eq!((start, len), (10, 20));
     let expected = [
@@ -79,7 +78,13 @@ fn a_stripped_tag_goes_back_in_front_of_the_ethertype() {
 fn the_kernels_tpid_is_used_when_it_gives_one() {
     let status = TP_STATUS_VLAN_VALID | TP_STATUS_VLAN_TPID_VALID;
     let tag = VlanTag::from_header(status, 5, 0x88a8);
-    assert_eq!(tag, Some(VlanTag { tpid: 0x88a8, tci: 5 }));
+    assert_eq!(
+        tag,
+        Some(VlanTag {
+            tpid: 0x88a8,
+            tci: 5
+        })
+    );
     let mut data = area(4, &UNTAGGED);
     let (start, len) = restore(&mut data, 4, 16, tag);
     assert_eq!((start, len), (0, 20));
@@ -88,7 +93,10 @@ fn the_kernels_tpid_is_used_when_it_gives_one() {
 
 #[test]
 fn a_frame_without_room_for_its_tag_is_left_alone() {
-    let tag = Some(VlanTag { tpid: 0x8100, tci: 1 });
+    let tag = Some(VlanTag {
+        tpid: 0x8100,
+        tci: 1,
+    });
     let mut data = area(2, &UNTAGGED);
     assert_eq!(restore(&mut data, 2, 16, tag), (2, 16));
     assert_eq!(&data[2..18], &UNTAGGED);

@@ -1,0 +1,260 @@
+//! The L4 fast path end to end, on the network-namespace testbed, for each packet device.
+//!
+//! Story, per device: bring a testbed up; start the agent and a data plane driving the node's
+//! `eth0`; apply a config of three weighted backends (1:1:2); from the client namespace open
+//! 1000 TCP connections and 1000 UDP flows to the VIP, IPv4 and IPv6, and see each backend get
+//! its share within 5 points, in full NAT and in direct server return. Then hold connections,
+//! remove a backend with `straitctl apply`, and see every connection to the others keep
+//! echoing while the removed backend's flows move, and new flows spread over the rest.
+//!
+//! af_xdp runs once in each XDP mode: generic (full NAT), native (DSR), auto (removal).
+//!
+//! Needs root (skips loudly otherwise; fails under `STRAIT_REQUIRE_NETNS=1`). Binaries come
+//! from the target directory of the test's own profile (`scripts/test.sh` builds them).
+
+use std::{
+    net::SocketAddr,
+    sync::{Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
+
+use strait_e2e::{Node, Testbed, probe, test_cores};
+
+const CONNECTIONS: usize = 1000;
+const TIMEOUT: Duration = Duration::from_secs(3);
+/// Allowed distance of a backend's share from its weight's, in percentage points.
+const TOLERANCE: f64 = 5.0;
+
+/// Full NAT or direct server return, for every service.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    FullNat,
+    Dsr,
+}
+
+/// The testbed's services: TCP and UDP on port 80 of both VIPs, three backends 1:1:2, or the
+/// backends listed (by number).
+fn config(mode: Mode, backends: &[u8]) -> String {
+    let mode = match mode {
+        Mode::FullNat => "FullNat",
+        Mode::Dsr => "DSR",
+    };
+    let mut out = String::from("l4Services:\n");
+    for (family, vip, prefix) in [
+        ("v4", "198.18.0.100", "198.18.0.1"),
+        ("v6", "2001:2::100", "2001:2::1"),
+    ] {
+        for proto in ["TCP", "UDP"] {
+            out += &format!(
+                "  - name: {}-{family}\n    vip: \"{vip}\"\n    port: 80\n    protocol: {proto}\n    mode: {mode}\n    backends:\n",
+                proto.to_lowercase()
+            );
+            for &b in backends {
+                let weight = if b == 3 { 2 } else { 1 };
+                // DSR keeps the destination port: the backends listen on 8080 behind port 80 only
+                // with full NAT, so DSR services use port 8080 end to end.
+                out += &format!(
+                    "      - {{ address: \"{prefix}{b}\", port: 8080, weight: {weight} }}\n"
+                );
+            }
+        }
+    }
+    if mode == "DSR" {
+        out = out.replace("port: 80\n", "port: 8080\n");
+    }
+    out
+}
+
+/// One testbed at a time: each test loads both cores with a thousand connections.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// A testbed with a Strait node on it; drops the node's processes before the testbed.
+struct Bed {
+    node: Node,
+    testbed: Testbed,
+    port: u16,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Bed {
+    /// `xdp_mode` is used with `af_xdp` only.
+    fn start(device: &str, mode: Mode, xdp_mode: &str) -> Option<Bed> {
+        let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+        let testbed = Testbed::up()?;
+        let mut node = Node::new();
+        node.start_agent();
+        let (cores, workers) = test_cores();
+        let ns = testbed.namespace("node");
+        let mut args = vec![
+            "--device",
+            device,
+            "--interface",
+            "eth0",
+            "--node-v4",
+            "198.18.0.2",
+            "--node-v6",
+            "2001:2::2",
+            "--conntrack-capacity",
+            "65536",
+            "--ring",
+            "1024",
+        ];
+        if device == "af_xdp" {
+            args.extend(["--xdp-mode", xdp_mode]);
+        }
+        node.start_dataplane_with(&cores, Some(&ns), &args);
+        let bed = Bed {
+            node,
+            testbed,
+            port: match mode {
+                Mode::FullNat => 80,
+                Mode::Dsr => 8080,
+            },
+            _serial: serial,
+        };
+        bed.apply(&config(mode, &[1, 2, 3]));
+        bed.node.wait_workers_on(1, workers);
+        Some(bed)
+    }
+
+    fn apply(&self, yaml: &str) {
+        let file = self.node.path("config.yaml");
+        std::fs::write(&file, yaml).expect("writing the config");
+        let out = self
+            .node
+            .ctl(&["apply", "-f", file.to_str().expect("utf-8 path"), "--wait"]);
+        assert!(
+            out.status.success(),
+            "apply failed: {}{}\n--- data plane log ---\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.dataplane_log()
+        );
+    }
+
+    fn dataplane_log(&self) -> String {
+        self.node
+            .dataplane
+            .as_ref()
+            .map(|p| p.log())
+            .unwrap_or_default()
+    }
+
+    fn vip4(&self) -> SocketAddr {
+        SocketAddr::from(([198, 18, 0, 100], self.port))
+    }
+
+    fn vip6(&self) -> SocketAddr {
+        format!("[2001:2::100]:{}", self.port)
+            .parse()
+            .expect("address")
+    }
+}
+
+/// Asserts every backend got its weight's share (percent) within [`TOLERANCE`], and no errors.
+fn assert_spread(what: &str, spread: &probe::Spread, want: &[(&str, f64)], log: &str) {
+    assert!(
+        spread.is_clean(),
+        "{what}: {spread}\n--- data plane log ---\n{log}"
+    );
+    let total = spread.ok() as f64;
+    for &(backend, percent) in want {
+        let got = 100.0 * spread.count(backend) as f64 / total;
+        assert!(
+            (got - percent).abs() <= TOLERANCE,
+            "{what}: {backend} got {got:.1}% (want {percent}% ± {TOLERANCE}): {spread}"
+        );
+    }
+}
+
+const WEIGHTED: [(&str, f64); 3] = [("b1", 25.0), ("b2", 25.0), ("b3", 50.0)];
+
+fn spreads_tcp_and_udp_by_weight(device: &str, mode: Mode, xdp_mode: &str) {
+    let Some(bed) = Bed::start(device, mode, xdp_mode) else {
+        return;
+    };
+    let (v4, v6) = (bed.vip4(), bed.vip6());
+    let spreads = bed.testbed.in_client(|| {
+        [
+            ("tcp v4", probe::tcp_spread(v4, CONNECTIONS, 64, TIMEOUT)),
+            ("udp v4", probe::udp_spread(v4, CONNECTIONS, TIMEOUT)),
+            ("tcp v6", probe::tcp_spread(v6, CONNECTIONS, 64, TIMEOUT)),
+            ("udp v6", probe::udp_spread(v6, CONNECTIONS, TIMEOUT)),
+        ]
+    });
+    for (what, spread) in &spreads {
+        eprintln!("{device} {mode:?} {what}: {spread}");
+        assert_spread(
+            &format!("{device} {mode:?} {what}"),
+            spread,
+            &WEIGHTED,
+            &bed.dataplane_log(),
+        );
+    }
+}
+
+fn removing_a_backend_moves_only_its_flows(device: &str, xdp_mode: &str) {
+    let Some(bed) = Bed::start(device, Mode::FullNat, xdp_mode) else {
+        return;
+    };
+    let v4 = bed.vip4();
+    let mut held = bed.testbed.in_client(|| probe::hold(v4, 300, TIMEOUT));
+    assert!(
+        held.unopened().is_empty(),
+        "connections not opened: {:?}",
+        held.unopened()
+    );
+    let before = held.backends();
+    assert!(
+        before.get("b3").copied().unwrap_or(0) > 50,
+        "b3 holds its share: {before:?}"
+    );
+    bed.apply(&config(Mode::FullNat, &[1, 2]));
+    let report = bed.testbed.in_client(|| held.check());
+    eprintln!("{device}: after removing b3: {report}");
+    for b in ["b1", "b2"] {
+        let c = &report.backends[b];
+        assert_eq!(c.failed, 0, "{b}'s connections survive: {report}");
+        assert!(c.ok > 0);
+    }
+    assert_eq!(report.backends["b3"].ok, 0, "b3's flows moved: {report}");
+    let after = bed
+        .testbed
+        .in_client(|| probe::tcp_spread(v4, CONNECTIONS, 64, TIMEOUT));
+    assert_spread(
+        "new flows",
+        &after,
+        &[("b1", 50.0), ("b2", 50.0), ("b3", 0.0)],
+        &bed.dataplane_log(),
+    );
+}
+
+#[test]
+fn af_packet_full_nat_spreads_tcp_and_udp_by_weight() {
+    spreads_tcp_and_udp_by_weight("af_packet", Mode::FullNat, "");
+}
+
+#[test]
+fn af_packet_dsr_spreads_tcp_and_udp_by_weight() {
+    spreads_tcp_and_udp_by_weight("af_packet", Mode::Dsr, "");
+}
+
+#[test]
+fn af_packet_removing_a_backend_moves_only_its_flows() {
+    removing_a_backend_moves_only_its_flows("af_packet", "");
+}
+
+#[test]
+fn af_xdp_full_nat_spreads_tcp_and_udp_by_weight() {
+    spreads_tcp_and_udp_by_weight("af_xdp", Mode::FullNat, "generic");
+}
+
+#[test]
+fn af_xdp_dsr_spreads_tcp_and_udp_by_weight() {
+    spreads_tcp_and_udp_by_weight("af_xdp", Mode::Dsr, "native");
+}
+
+#[test]
+fn af_xdp_removing_a_backend_moves_only_its_flows() {
+    removing_a_backend_moves_only_its_flows("af_xdp", "auto");
+}
