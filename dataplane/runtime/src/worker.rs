@@ -50,6 +50,7 @@ impl Worker<'_> {
         }
         self.stats.set_core(self.core as u64);
         self.stats.set_state(STATE_RUNNING);
+        self.heartbeat(0);
         info!(worker = self.index, core = self.core, "worker running");
         let mut generation = u64::MAX;
         let mut empty_turns = 0u32;
