@@ -14,6 +14,7 @@ pub mod options;
 mod publish;
 mod server;
 mod service;
+mod stats;
 mod status;
 pub mod store;
 

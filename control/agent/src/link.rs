@@ -4,7 +4,8 @@
 //! region and health overlay. The agent keeps the current sealed image and sends it whenever
 //! the data plane runs another generation: at `Hello` (a restarted data plane or agent) and at
 //! every publish. What the data plane reports back (`Installed`, `Rejected`, `Live`) feeds a
-//! watch channel that `Status`, `Watch` and `Apply --wait` read.
+//! watch channel that `Status`, `Watch` and `Apply --wait` read; `Stats` reads the counters
+//! straight from the stats region ([`LinkServer::with_stats`]).
 //!
 //! Threads: one acceptor, and one reader per connection; both block on the socket and never
 //! touch the gRPC runtime except through the watch channel. Lock order: `current`, then
@@ -169,6 +170,15 @@ impl LinkServer {
                 heartbeat_ms: w.heartbeat_ms(),
             })
             .collect()
+    }
+
+    /// Runs `f` on the connected data plane's stats region; `None` when none is connected.
+    ///
+    /// `f` runs under the session lock, so it should only read the region: a handshake or a
+    /// publish waits for it.
+    pub fn with_stats<T>(&self, f: impl FnOnce(&StatsRegion) -> T) -> Option<T> {
+        let session = self.shared.session.lock().unwrap();
+        session.as_ref().map(|s| f(&s.stats))
     }
 
     fn accept_loop(self, listener: LinkListener) {

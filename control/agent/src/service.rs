@@ -3,8 +3,9 @@
 use std::{pin::Pin, sync::Arc, time::Duration};
 
 use strait_proto::v1::{
-    ApplyRequest, ApplyResponse, FieldError, GetRequest, GetResponse, StatusRequest,
-    StatusResponse, ValidateRequest, ValidateResponse, WatchRequest, control_server::Control,
+    ApplyRequest, ApplyResponse, FieldError, GetRequest, GetResponse, StatsRequest, StatsResponse,
+    StatusRequest, StatusResponse, ValidateRequest, ValidateResponse, WatchRequest,
+    control_server::Control,
 };
 use tokio::{sync::watch, time::Instant};
 use tokio_stream::Stream;
@@ -13,7 +14,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     link::{DataplaneState, LinkServer},
     publish::{Outcome, Publisher},
-    status,
+    stats, status,
 };
 
 /// Default and largest wait of `Apply` with `wait`.
@@ -159,6 +160,12 @@ impl Control for ControlService {
 
     async fn status(&self, _: Request<StatusRequest>) -> Result<Response<StatusResponse>, Status> {
         Ok(Response::new(self.status_now().await))
+    }
+
+    async fn stats(&self, _: Request<StatsRequest>) -> Result<Response<StatsResponse>, Status> {
+        let generation = self.publisher.generation().await;
+        let workers = self.link.with_stats(stats::read);
+        Ok(Response::new(stats::build(generation, workers)))
     }
 
     type WatchStream = StatusStream;

@@ -3,7 +3,8 @@
 use std::{io::Read, path::Path};
 
 use strait_proto::v1::{
-    ApplyRequest, FieldError, GetRequest, StatusRequest, ValidateRequest, WatchRequest,
+    ApplyRequest, FieldError, GetRequest, StatsRequest, StatusRequest, ValidateRequest,
+    WatchRequest,
 };
 
 use crate::{Command, Format, render};
@@ -120,6 +121,15 @@ async fn execute(agent: &str, command: Command) -> Result<i32, String> {
             while let Some(status) = stream.message().await.map_err(rpc)? {
                 print!("{}", render::status(&status, json));
             }
+            Ok(0)
+        }
+        Command::Stats { json, all } => {
+            let stats = client
+                .stats(StatsRequest {})
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            print!("{}", render::stats(&stats, json, all));
             Ok(0)
         }
     }

@@ -62,6 +62,15 @@ enum Command {
         #[arg(long)]
         watch: bool,
     },
+    /// Show the data-plane counters: the totals, then each worker's.
+    Stats {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Include counters that are zero.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// Output formats of `get`.

@@ -1,9 +1,12 @@
-//! How straitctl prints configs and status.
+//! How straitctl prints configs, status and counters.
 
-use std::fmt::Write as _;
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt::Write as _,
+};
 
 use serde_json::json;
-use strait_proto::v1::StatusResponse;
+use strait_proto::v1::{StatsResponse, StatusResponse};
 
 /// The config as YAML or JSON; the agent keeps it as the operator sent it.
 pub(crate) fn config(text: &str, as_json: bool) -> Result<String, String> {
@@ -90,9 +93,83 @@ pub(crate) fn status_json(s: &StatusResponse) -> String {
     doc.to_string() + "\n"
 }
 
+/// Counters as JSON or as text; counters that are zero only with `all`.
+pub(crate) fn stats(s: &StatsResponse, json: bool, all: bool) -> String {
+    if json {
+        stats_json(s, all)
+    } else {
+        stats_text(s, all)
+    }
+}
+
+/// The counters to show, by name: the agent sends them unordered.
+fn shown(counters: &HashMap<String, u64>, all: bool) -> BTreeMap<&str, u64> {
+    counters
+        .iter()
+        .filter(|&(_, &v)| all || v != 0)
+        .map(|(k, &v)| (k.as_str(), v))
+        .collect()
+}
+
+/// The totals one per line, `name value` aligned, then one line per worker.
+pub(crate) fn stats_text(s: &StatsResponse, all: bool) -> String {
+    if !s.dataplane_connected {
+        return "data plane: not connected\n".into();
+    }
+    let mut out = String::new();
+    let total = shown(&s.total, all);
+    let name_width = total.keys().map(|k| k.len()).max().unwrap_or(0);
+    let value_width = total
+        .values()
+        .map(|v| v.to_string().len())
+        .max()
+        .unwrap_or(0);
+    for (name, value) in &total {
+        writeln!(out, "{name:<name_width$}  {value:>value_width$}").unwrap();
+    }
+    if total.is_empty() {
+        out.push_str("every counter is zero\n");
+    }
+    out.push('\n');
+    for w in &s.workers {
+        write!(out, "worker {} (core {}):", w.index, w.core).unwrap();
+        let counters = shown(&w.counters, all);
+        for (name, value) in &counters {
+            write!(out, " {name}={value}").unwrap();
+        }
+        if counters.is_empty() {
+            out.push_str(" all zero");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One JSON document: the response's fields under their own names.
+pub(crate) fn stats_json(s: &StatsResponse, all: bool) -> String {
+    let workers: Vec<_> = s
+        .workers
+        .iter()
+        .map(|w| {
+            json!({
+                "index": w.index,
+                "core": w.core,
+                "counters": shown(&w.counters, all),
+            })
+        })
+        .collect();
+    let doc = json!({
+        "generation": s.generation,
+        "dataplane_connected": s.dataplane_connected,
+        "total": shown(&s.total, all),
+        "workers": workers,
+    });
+    doc.to_string() + "\n"
+}
+
 #[cfg(test)]
 mod tests {
-    use strait_proto::v1::WorkerStatus;
+    use strait_proto::v1::{WorkerCounters, WorkerStatus};
 
     use super::*;
 
@@ -125,5 +202,66 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&status_json(&sample())).unwrap();
         assert_eq!(v["workers"][0]["generation"], 4);
         assert_eq!(v["dataplane"]["pid"], 77);
+    }
+
+    fn counters(pairs: &[(&str, u64)]) -> HashMap<String, u64> {
+        pairs.iter().map(|&(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    fn stats_sample() -> StatsResponse {
+        StatsResponse {
+            generation: 2,
+            dataplane_connected: true,
+            workers: vec![
+                WorkerCounters {
+                    index: 0,
+                    core: 2,
+                    counters: counters(&[("rx", 1000), ("tx", 990), ("drop_no_backend", 10)]),
+                },
+                WorkerCounters {
+                    index: 1,
+                    core: 3,
+                    counters: counters(&[("rx", 0), ("tx", 0), ("drop_no_backend", 0)]),
+                },
+            ],
+            total: counters(&[("rx", 1000), ("tx", 990), ("drop_no_backend", 10)]),
+        }
+    }
+
+    #[test]
+    fn stats_text_aligns_totals_and_skips_zeros() {
+        let text = stats_text(&stats_sample(), false);
+        assert_eq!(
+            text,
+            "drop_no_backend    10\n\
+             rx               1000\n\
+             tx                990\n\
+             \n\
+             worker 0 (core 2): drop_no_backend=10 rx=1000 tx=990\n\
+             worker 1 (core 3): all zero\n"
+        );
+        let all = stats_text(&stats_sample(), true);
+        assert!(all.contains("worker 1 (core 3): drop_no_backend=0 rx=0 tx=0\n"));
+        let mut idle = stats_sample();
+        idle.total = counters(&[("rx", 0)]);
+        assert!(stats_text(&idle, false).starts_with("every counter is zero\n"));
+        assert!(stats_text(&idle, true).starts_with("rx  0\n"));
+        let gone = StatsResponse::default();
+        assert_eq!(stats_text(&gone, true), "data plane: not connected\n");
+    }
+
+    #[test]
+    fn stats_json_has_every_worker_and_zeros_only_with_all() {
+        let v: serde_json::Value =
+            serde_json::from_str(&stats_json(&stats_sample(), false)).unwrap();
+        assert_eq!(v["generation"], 2);
+        assert_eq!(v["dataplane_connected"], true);
+        assert_eq!(v["total"]["rx"], 1000);
+        assert_eq!(v["workers"][0]["core"], 2);
+        assert_eq!(v["workers"][0]["counters"]["drop_no_backend"], 10);
+        assert_eq!(v["workers"][1]["counters"], json!({}));
+        let v: serde_json::Value =
+            serde_json::from_str(&stats_json(&stats_sample(), true)).unwrap();
+        assert_eq!(v["workers"][1]["counters"]["tx"], 0);
     }
 }

@@ -34,7 +34,7 @@ use crate::view::View;
 use crate::{NodeConfig, steer};
 
 /// Connections visited by the expiry sweep per burst.
-pub const EXPIRE_BUDGET: usize = 64;
+pub const EXPIRE_BUDGET: usize = 8;
 
 /// What the worker does with a frame after [`Pipeline::process`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,6 +17,7 @@ use strait_table::{
     Image, ImageBuilder, ImageBytes, L4Backend, L4Mode, L4Service, Protocol, encode_ip,
 };
 
+/// Flows (`STRAIT_BENCH_FLOWS` overrides, to separate memory stalls from work).
 const FLOWS: u32 = 100_000;
 const BACKENDS: u8 = 16;
 const BURST: usize = 32;
@@ -115,6 +116,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    let flows: u32 = std::env::var("STRAIT_BENCH_FLOWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(FLOWS);
     let image = image();
     let mut node = NodeConfig::new(NODE_MAC);
     // Two source addresses: one gives 64512 ports, fewer than FLOWS.
@@ -123,7 +128,7 @@ fn main() {
     let mut pipeline = Pipeline::new(node, 0, 1, Neighbours::new(), 7).expect("pipeline");
     let mut port = MemoryPort::new();
     port.set_capture(false);
-    port.replay((0..FLOWS).map(frame));
+    port.replay((0..flows).map(frame));
     let mut now = 1_000_000_000u64;
     let mut pipeline_burst = |port: &mut MemoryPort| {
         now += 1_000;
@@ -139,7 +144,7 @@ fn main() {
         n
     };
     // Warm-up: every flow enters the connection table.
-    for _ in 0..(FLOWS as usize).div_ceil(BURST) + 1 {
+    for _ in 0..(flows as usize).div_ceil(BURST) + 1 {
         pipeline_burst(&mut port);
     }
     let baseline_burst = |port: &mut MemoryPort| {
@@ -171,10 +176,10 @@ fn main() {
         pipeline.conntrack().len()
     );
     assert_eq!(rx, tx, "every frame forwarded");
-    assert_eq!(new_flows, u64::from(FLOWS), "flows stay in the table");
+    assert_eq!(new_flows, u64::from(flows), "flows stay in the table");
     let (b, p) = (median(base), median(pipe));
     println!(
-        "RESULT l4-pipeline mpps={p:.2} ns_per_pkt={:.1} baseline_mpps={b:.2} ratio={:.3} flows={FLOWS} burst={BURST}",
+        "RESULT l4-pipeline mpps={p:.2} ns_per_pkt={:.1} baseline_mpps={b:.2} ratio={:.3} flows={flows} burst={BURST}",
         1e3 / p,
         p / b
     );
