@@ -129,7 +129,14 @@ create_switch() {
     ip netns add "$(ns sw)"
     ip -n "$(ns sw)" link set lo up
     sysctls sw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    ip -n "$(ns sw)" link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+    # With br_netfilter loaded on the host, bridged frames would go through netfilter, which
+    # drops malformed IP before it reaches the node (the tests send some on purpose).
+    if ip netns exec "$(ns sw)" test -e /proc/sys/net/bridge/bridge-nf-call-iptables; then
+        sysctls sw net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0 \
+            net.bridge.bridge-nf-call-arptables=0
+    fi
+    ip -n "$(ns sw)" link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0 \
+        nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0
     ip -n "$(ns sw)" link set br0 up
 }
 

@@ -5,7 +5,9 @@
 //! 1000 TCP connections and 1000 UDP flows to the VIP, IPv4 and IPv6, and see each backend get
 //! its share within 5 points, in full NAT and in direct server return. Then hold connections,
 //! remove a backend with `straitctl apply`, and see every connection to the others keep
-//! echoing while the removed backend's flows move, and new flows spread over the rest.
+//! echoing while the removed backend's flows move, and new flows spread over the rest. Send
+//! malformed and truncated frames from the client and find each counted under its reason in
+//! `straitctl stats`, with forwarding unaffected.
 //!
 //! af_xdp runs once in each XDP mode: generic (full NAT), native (DSR), auto (removal).
 //!
@@ -257,4 +259,144 @@ fn af_xdp_dsr_spreads_tcp_and_udp_by_weight() {
 #[test]
 fn af_xdp_removing_a_backend_moves_only_its_flows() {
     removing_a_backend_moves_only_its_flows("af_xdp", "auto");
+}
+
+/// Frames the parser must refuse, each with the counter it should land in: a client SYN to
+/// the VIP (addressed to the node's MAC), broken one field at a time, and truncated at every
+/// length.
+fn malformed(node_mac: [u8; 6], client_mac: [u8; 6]) -> Vec<(Vec<u8>, &'static str)> {
+    let syn = || {
+        let mut f = Vec::new();
+        f.extend_from_slice(&node_mac);
+        f.extend_from_slice(&client_mac);
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&[198, 18, 0, 1, 198, 18, 0, 100]);
+        f.extend_from_slice(&[0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02]);
+        f.extend_from_slice(&[0xfa, 0xf0, 0, 0, 0, 0]);
+        f
+    };
+    let fix = |mut f: Vec<u8>| {
+        f[24..26].fill(0);
+        let sum = strait_packet::checksum::checksum(&f[14..34]);
+        f[24..26].copy_from_slice(&sum.to_be_bytes());
+        f
+    };
+    let edit = |at: usize, byte: u8| {
+        let mut f = syn();
+        f[at] = byte;
+        fix(f)
+    };
+    let good = fix(syn());
+    let mut out = vec![
+        (edit(14, 0x55), "bad_ip_version"),
+        (edit(14, 0x44), "bad_ip_header_length"),
+        (edit(22, 1), "ttl_expired"),
+        (edit(21, 0x10), "fragment"),
+        (edit(23, 99), "unsupported_protocol"),
+        (edit(46, 0x20), "bad_tcp_header"),
+        (edit(17, 200), "bad_ip_total_length"),
+    ];
+    let mut bad_sum = good.clone();
+    bad_sum[24] ^= 0xff;
+    out.push((bad_sum, "bad_ip_checksum"));
+    let mut other = good.clone();
+    other[12..14].copy_from_slice(&[0x88, 0xb5]);
+    out.push((other, "unsupported_ethertype"));
+    let mut arp = good[..24].to_vec();
+    arp[12..14].copy_from_slice(&[0x08, 0x06]);
+    out.push((arp, "bad_arp"));
+    for len in 14..34 {
+        out.push((good[..len].to_vec(), "too_short"));
+    }
+    out
+}
+
+/// The node's MAC on the testbed.
+fn node_mac(testbed: &Testbed) -> [u8; 6] {
+    let out = std::process::Command::new("ip")
+        .args([
+            "-n",
+            &testbed.namespace("node"),
+            "-o",
+            "link",
+            "show",
+            "eth0",
+        ])
+        .output()
+        .expect("ip link");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mac = text
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .expect("a MAC");
+    strait_device::parse_mac(mac).expect("a MAC")
+}
+
+/// The data plane's counters, summed over workers (`straitctl stats --json`).
+fn totals(node: &Node) -> serde_json::Value {
+    let out = node.ctl(&["stats", "--json", "--all"]);
+    assert!(out.status.success(), "straitctl stats failed");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats JSON");
+    v["total"].clone()
+}
+
+fn malformed_frames_are_counted_and_forwarding_goes_on(device: &str, xdp_mode: &str) {
+    use strait_device::{Port, RingSizes};
+    let Some(bed) = Bed::start(device, Mode::FullNat, xdp_mode) else {
+        return;
+    };
+    let node_mac = node_mac(&bed.testbed);
+    let corpus = malformed(node_mac, [2, 0, 0, 0, 0, 1]);
+    const ROUNDS: usize = 3;
+    bed.testbed.in_client(|| {
+        let rings = RingSizes { rx: 64, tx: 256 };
+        let mut port = strait_device::af_packet::open("eth0", 1, rings)
+            .expect("a raw port in the client namespace")
+            .pop()
+            .expect("one port");
+        for _ in 0..ROUNDS {
+            for (frame, _) in &corpus {
+                assert!(port.send(frame), "queued");
+            }
+            port.flush();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let expected: u64 = (corpus.len() * ROUNDS) as u64;
+    let reasons: Vec<&str> = corpus.iter().map(|(_, r)| *r).collect();
+    let total =
+        strait_e2e::wait_until(Duration::from_secs(10), "the drops in the counters", || {
+            let t = totals(&bed.node);
+            let dropped: u64 = reasons
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .iter()
+                .map(|r| t[**r].as_u64().unwrap_or(0))
+                .sum();
+            (dropped >= expected).then_some(t)
+        });
+    for reason in &reasons {
+        assert!(
+            total[*reason].as_u64().unwrap_or(0) >= ROUNDS as u64,
+            "{reason}: {total}"
+        );
+    }
+    // The workers kept forwarding.
+    let v4 = bed.vip4();
+    let after = bed
+        .testbed
+        .in_client(|| probe::tcp_spread(v4, 200, 16, TIMEOUT));
+    assert!(after.is_clean(), "after the malformed frames: {after}");
+}
+
+#[test]
+fn af_packet_malformed_frames_are_counted_and_forwarding_goes_on() {
+    malformed_frames_are_counted_and_forwarding_goes_on("af_packet", "");
+}
+
+#[test]
+fn af_xdp_malformed_frames_are_counted_and_forwarding_goes_on() {
+    malformed_frames_are_counted_and_forwarding_goes_on("af_xdp", "generic");
 }
