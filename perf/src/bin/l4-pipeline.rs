@@ -12,7 +12,6 @@ use std::time::Instant;
 use strait_device::{Port, Verdict, memory::MemoryPort};
 use strait_fastpath::{Action, Neighbours, NodeConfig, Pipeline, counter};
 use strait_l4::Health;
-use strait_table::maglev::{MaglevBackend, backend_key};
 use strait_table::{
     Image, ImageBuilder, ImageBytes, L4Backend, L4Mode, L4Service, Protocol, encode_ip,
 };
@@ -43,28 +42,19 @@ fn image() -> Image<ImageBytes> {
             }
         })
         .collect();
-    let keys: Vec<MaglevBackend> = backends
-        .iter()
-        .map(|x| MaglevBackend {
-            key: backend_key(&x.addr, x.family, 8080),
-            weight: 1,
-        })
-        .collect();
-    let range = b.extend(&backends);
-    let maglev = b.maglev_table(&keys, 65537).expect("maglev table");
     let (vip, family) = encode_ip([198, 18, 0, 100].into());
     let name = b.string("bench");
-    b.push_l4_service(L4Service {
+    let service = L4Service {
         name,
         vip,
         family,
         port: 80,
         protocol: Protocol::Tcp.code(),
         mode: L4Mode::FullNat.code(),
-        backends: range,
-        maglev,
         ..Default::default()
-    });
+    };
+    b.push_l4_service_with(service, &backends, 65537)
+        .expect("maglev table");
     Image::parse(b.finish()).expect("valid image")
 }
 

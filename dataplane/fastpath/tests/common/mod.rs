@@ -7,7 +7,6 @@ use std::net::IpAddr;
 use etherparse::{PacketBuilder, SlicedPacket};
 use strait_fastpath::{Action, Exception, Neighbours, NodeConfig, Pipeline};
 use strait_l4::Health;
-use strait_table::maglev::{MaglevBackend, backend_key};
 use strait_table::{
     Image, ImageBuilder, ImageBytes, L4Backend, L4Mode, L4Service, Protocol, encode_ip,
 };
@@ -80,28 +79,19 @@ pub fn image(generation: u64, services: &[Svc]) -> Image<ImageBytes> {
                 }
             })
             .collect();
-        let keys: Vec<MaglevBackend> = backends
-            .iter()
-            .map(|x| MaglevBackend {
-                key: backend_key(&x.addr, x.family, 8080),
-                weight: x.weight,
-            })
-            .collect();
-        let range = b.extend(&backends);
-        let maglev = b.maglev_table(&keys, 65537).expect("maglev");
         let (vip, family) = encode_ip(svc.vip);
         let name = b.string("svc");
-        b.push_l4_service(L4Service {
+        let service = L4Service {
             name,
             vip,
             family,
             port: svc.port,
             protocol: svc.protocol.code(),
             mode: svc.mode.code(),
-            backends: range,
-            maglev,
             ..Default::default()
-        });
+        };
+        b.push_l4_service_with(service, &backends, 65537)
+            .expect("maglev");
     }
     Image::parse(b.finish()).expect("valid image")
 }

@@ -3,7 +3,6 @@
 
 use core::net::{IpAddr, SocketAddr};
 use strait_packet::{Parsed, parse_frame};
-use strait_table::maglev::{MaglevBackend, backend_key};
 use strait_table::{Image, ImageBuilder, ImageBytes, L4Backend, L4Mode, L4Service, Protocol};
 use strait_table::{encode_ip, l4_flags};
 
@@ -76,18 +75,9 @@ pub fn image(services: &[Svc]) -> Image<ImageBytes> {
                 }
             })
             .collect();
-        let keys: Vec<MaglevBackend> = backends
-            .iter()
-            .map(|x| MaglevBackend {
-                key: backend_key(&x.addr, x.family, x.port_for(svc.port)),
-                weight: x.weight,
-            })
-            .collect();
-        let range = b.extend(&backends);
-        let maglev = b.maglev_table(&keys, TABLE_SIZE).expect("maglev");
         let (vip, family) = encode_ip(ip(svc.vip));
         let name = b.string(svc.vip);
-        b.push_l4_service(L4Service {
+        let service = L4Service {
             name,
             vip,
             family,
@@ -95,10 +85,10 @@ pub fn image(services: &[Svc]) -> Image<ImageBytes> {
             protocol: svc.protocol.code(),
             mode: svc.mode.code(),
             flags: svc.flags & l4_flags::ALL,
-            backends: range,
-            maglev,
             ..Default::default()
-        });
+        };
+        b.push_l4_service_with(service, &backends, TABLE_SIZE)
+            .expect("maglev");
     }
     Image::parse(b.finish()).expect("valid image")
 }

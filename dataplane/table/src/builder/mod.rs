@@ -170,6 +170,28 @@ impl ImageBuilder {
         Ok(self.maglev_range_from(first))
     }
 
+    /// Appends `backends` and a Maglev table of `table_size` slots over them (each keyed by
+    /// [`maglev::backend_key`] of its address and effective port, weighted by its weight), then
+    /// pushes `service` with its `backends` and `maglev` ranges set. Returns its index. On a
+    /// Maglev error nothing is pushed but the backends.
+    pub fn push_l4_service_with(
+        &mut self,
+        mut service: L4Service,
+        backends: &[L4Backend],
+        table_size: u32,
+    ) -> Result<u32, MaglevError> {
+        let keys: Vec<MaglevBackend> = backends
+            .iter()
+            .map(|b| MaglevBackend {
+                key: maglev::backend_key(&b.addr, b.family, b.port_for(service.port)),
+                weight: b.weight,
+            })
+            .collect();
+        service.backends = self.extend(backends);
+        service.maglev = self.maglev_table(&keys, table_size)?;
+        Ok(self.push_l4_service(service))
+    }
+
     fn maglev_range_from(&self, first: u32) -> Range {
         let end = to_u32(self.maglev.len(), "MAGLEV");
         Range {
