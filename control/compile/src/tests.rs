@@ -153,7 +153,8 @@ fn slots_stay_stable_and_maglev_tables_are_reused() {
     let mut slots = HealthSlots::default();
     let assigned = slots.assign(endpoints(&config));
     let a = compiler.compile(&config, 1, &assigned).unwrap();
-    assert_eq!(compiler.maglev.len(), 1);
+    // The demo's three L4 services have two distinct backend sets (IPv4 TCP and UDP share one).
+    assert_eq!(compiler.maglev.len(), 2);
     let assigned = slots.assign(endpoints(&config));
     let b = compiler.compile(&config, 2, &assigned).unwrap();
     let (a, b) = (Image::parse(a).unwrap(), Image::parse(b).unwrap());

@@ -80,7 +80,7 @@ fn demo_has_the_documented_shape() {
     let vip = &config.l4_services[0];
     assert_eq!(
         (vip.name.as_str(), vip.vip.to_string(), vip.port),
-        ("web-vip", "198.18.0.10".to_owned(), 80)
+        ("web-vip", "198.18.0.100".to_owned(), 80)
     );
     let backends: Vec<(String, u16, u32)> = vip
         .backends
@@ -90,9 +90,9 @@ fn demo_has_the_documented_shape() {
     assert_eq!(
         backends,
         [
-            ("198.18.1.2".to_owned(), 8080, 1),
-            ("198.18.2.2".to_owned(), 8080, 1),
-            ("198.18.3.2".to_owned(), 8080, 2)
+            ("198.18.0.11".to_owned(), 8080, 1),
+            ("198.18.0.12".to_owned(), 8080, 1),
+            ("198.18.0.13".to_owned(), 8080, 2)
         ]
     );
 }
