@@ -64,6 +64,8 @@ fn stats_lists_every_worker_with_every_counter() {
     assert_eq!(stats(&node, &[]), "data plane: not connected\n");
 
     node.start_dataplane(&cores);
+    // Every worker has started (and written its core) once it reports generation 0 running.
+    node.wait_workers_on(0, workers);
     let all = wait_until(Duration::from_secs(20), "the data plane's workers", || {
         let s = stats_json(&node, &["--all"]);
         let listed = s["workers"].as_array().map_or(0, Vec::len);
