@@ -69,34 +69,31 @@ pub fn pseudo_header_v6(src: &[u8; 16], dst: &[u8; 16], next_header: u8, l4_len:
     ])
 }
 
-/// Applies `old → new` word replacements to checksum `csum` (RFC 1624 eqn. 3).
+/// New checksum after one 16-bit field (e.g. a port) changed from `old` to `new` (RFC 1624
+/// eqn. 3: `HC' = ~(~HC + ~m + m')`).
 #[inline]
-fn update_words(csum: u16, old: impl Iterator<Item = u16>, new: impl Iterator<Item = u16>) -> u16 {
-    let mut acc = u64::from(!csum);
-    for (o, n) in old.zip(new) {
-        acc += u64::from(!o) + u64::from(n);
-    }
-    !fold(acc)
-}
-
-/// Big-endian 16-bit words of a byte array.
-fn words<const N: usize>(b: &[u8; N]) -> impl Iterator<Item = u16> + '_ {
-    b.chunks_exact(2).map(|w| u16::from_be_bytes([w[0], w[1]]))
-}
-
-/// New checksum after one 16-bit field (e.g. a port) changed from `old` to `new`.
 pub fn update16(csum: u16, old: u16, new: u16) -> u16 {
-    update_words(csum, [old].into_iter(), [new].into_iter())
+    !fold(u64::from(!csum) + u64::from(!old) + u64::from(new))
 }
 
-/// New checksum after an aligned 32-bit field (e.g. an IPv4 address) changed.
+/// New checksum after an aligned 32-bit field (e.g. an IPv4 address) changed. A 32-bit
+/// one's-complement sum folds to the same 16-bit sum as its two halves, so this is
+/// [`update16`] on both halves in one step.
+#[inline]
 pub fn update32(csum: u16, old: u32, new: u32) -> u16 {
-    update_words(csum, words(&old.to_be_bytes()), words(&new.to_be_bytes()))
+    !fold(u64::from(!csum) + u64::from(!old) + u64::from(new))
 }
 
 /// New checksum after a 16-byte field (an IPv6 address) changed.
+#[inline]
 pub fn update128(csum: u16, old: &[u8; 16], new: &[u8; 16]) -> u16 {
-    update_words(csum, words(old), words(new))
+    let (o, n) = (u128::from_be_bytes(*old), u128::from_be_bytes(*new));
+    let mut acc = u64::from(!csum);
+    for shift in [0, 32, 64, 96] {
+        // Truncation intended: one 32-bit word of each address.
+        acc += u64::from(!(o >> shift) as u32) + u64::from((n >> shift) as u32);
+    }
+    !fold(acc)
 }
 
 #[cfg(test)]

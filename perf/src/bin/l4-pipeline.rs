@@ -91,10 +91,14 @@ fn healthy(_: u32) -> Health {
 }
 
 /// Runs `PACKETS` frames through `f`, returning Mpps.
-fn run(port: &mut MemoryPort, mut burst: impl FnMut(&mut MemoryPort) -> usize) -> f64 {
+fn run(
+    port: &mut MemoryPort,
+    packets: u64,
+    mut burst: impl FnMut(&mut MemoryPort) -> usize,
+) -> f64 {
     let start = Instant::now();
     let mut done = 0u64;
-    while done < PACKETS {
+    while done < packets {
         done += burst(port) as u64;
     }
     done as f64 / start.elapsed().as_secs_f64() / 1e6
@@ -110,6 +114,11 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(FLOWS);
+    // `STRAIT_BENCH_PACKETS` shortens the timed runs (e.g. under an instruction counter).
+    let packets: u64 = std::env::var("STRAIT_BENCH_PACKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(PACKETS);
     let image = image();
     let mut node = NodeConfig::new(NODE_MAC);
     // Two source addresses: one gives 64512 ports, fewer than FLOWS.
@@ -150,8 +159,8 @@ fn main() {
     };
     let (mut base, mut pipe) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
-        base.push(run(&mut port, baseline_burst));
-        pipe.push(run(&mut port, &mut pipeline_burst));
+        base.push(run(&mut port, packets, baseline_burst));
+        pipe.push(run(&mut port, packets, &mut pipeline_burst));
         eprintln!(
             "round {round}: baseline {:.2} Mpps, pipeline {:.2} Mpps",
             base[round], pipe[round]
