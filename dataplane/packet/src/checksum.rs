@@ -15,10 +15,13 @@
 
 /// Folds a wide accumulator to 16 bits with end-around carry.
 #[inline]
+#[inline]
 fn fold(mut acc: u64) -> u16 {
-    while acc > 0xFFFF {
-        acc = (acc & 0xFFFF) + (acc >> 16);
-    }
+    // Branch-free: 64 → at most 33 bits → at most 17 → at most 0x10000 → 16.
+    acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
+    acc = (acc & 0xFFFF) + (acc >> 16);
+    acc = (acc & 0xFFFF) + (acc >> 16);
+    acc = (acc & 0xFFFF) + (acc >> 16);
     acc as u16
 }
 
