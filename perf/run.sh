@@ -10,6 +10,8 @@ usage() {
 usage: perf/run.sh NAME
   control       push→live latency of config applies (1k and 10k routes, 100k endpoints)
   l4-pipeline   the L4 pipeline on the memory device, one core, vs. a touch-and-forward loop
+  l4-testbed    Strait af_xdp and af_packet vs. kernel NAT on the netns testbed, packets/s
+                (root; options: --seconds N --warmup N --rounds N --xdp-mode M --nice N)
 USAGE
     exit 2
 }
@@ -27,6 +29,18 @@ case "$name" in
         cargo build --release --locked -p strait-perf --bin l4-pipeline
         core=$(( $(nproc) > 1 ? 1 : 0 ))
         exec taskset -c "$core" target/release/l4-pipeline "$@"
+        ;;
+    l4-testbed)
+        # testpmd (the generator) is in dpdk-dev; nftables does the kernel baseline's NAT and the
+        # backends' drop rule; strait-device's af-xdp feature needs libxdp's build tools.
+        ensure_packages dpdk dpdk-dev nftables m4 clang llvm libelf-dev zlib1g-dev libpcap-dev \
+            libclang-dev pkg-config
+        bins=(--bins -p strait-agent -p strait-dataplane -p straitctl -p strait-e2e -p strait-perf)
+        if ! cargo build --release --locked "${bins[@]}" --features strait-device/af-xdp; then
+            say "the build with AF_XDP support failed: building without it (af_xdp will be na)"
+            cargo build --release --locked "${bins[@]}"
+        fi
+        exec "${CARGO_TARGET_DIR:-target}/release/l4-testbed" "$@"
         ;;
     *) echo "unknown benchmark: $name" >&2; usage ;;
 esac

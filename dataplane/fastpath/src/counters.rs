@@ -99,6 +99,9 @@ counters! {
     DROP_HANDOFF_FULL = "drop_handoff_full",
     /// Dropped: the port's transmit ring was full (counted by the worker).
     DROP_TX_FULL = "drop_tx_full",
+    /// Dropped before the pipeline saw them: the port's receive ring overran (reported by the
+    /// device; exported by the worker).
+    DROP_RX_RING = "drop_rx_ring",
 }
 
 /// Number of counters.

@@ -15,7 +15,6 @@
 
 /// Folds a wide accumulator to 16 bits with end-around carry.
 #[inline]
-#[inline]
 fn fold(mut acc: u64) -> u16 {
     // Branch-free: 64 → at most 33 bits → at most 17 → at most 0x10000 → 16.
     acc = (acc & 0xFFFF_FFFF) + (acc >> 32);

@@ -79,10 +79,12 @@ impl PacketPath {
     /// Copies the counters into the worker's stats record (the worker is its only writer).
     pub(crate) fn export(&mut self, stats: &WorkerStats<'_>) {
         let now = self.port.stats();
-        let tx_full = now.tx_full - self.port_seen.tx_full;
+        let tx_full = now.tx_full.saturating_sub(self.port_seen.tx_full);
+        let rx_dropped = now.rx_dropped.saturating_sub(self.port_seen.rx_dropped);
         self.port_seen = now;
         let counters = self.pipeline.counters_mut();
         counters.add(counter::DROP_TX_FULL, tx_full);
+        counters.add(counter::DROP_RX_RING, rx_dropped);
         for (i, &v) in counters.values().iter().enumerate() {
             stats
                 .counter(i)
