@@ -12,11 +12,11 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use strait_conntrack::{Conn, ConnId, Direction, InsertError, NS_PER_SEC};
 use strait_l4::{
     Encap, EncapError, Health, Tunnel, choose_backend, encapsulate, flow_hash, flow_hash_for, nat,
-    set_macs,
 };
+use strait_packet::checksum::update16;
 use strait_packet::flow::v4_mapped;
 use strait_packet::ip::protocol;
-use strait_packet::{Family, FlowKey, L4, Parsed, ipv4, ipv6};
+use strait_packet::{Family, FlowKey, L4, Parsed, ipv4};
 use strait_table::{Image, L4Mode, L4Service, l4_flags};
 
 use crate::counters::counter;
@@ -325,10 +325,13 @@ impl Pipeline {
             self.counters.inc(counter::DROP_NEIGHBOUR_MISS);
             return Action::Drop;
         };
-        if set_macs(&mut buf[..len], self.node.mac, mac).is_err() {
+        // `parse_frame` validated the Ethernet header: 12 bytes of MACs are there.
+        let Some(macs) = buf.get_mut(..12) else {
             self.counters.inc(counter::DROP_REWRITE);
             return Action::Drop;
-        }
+        };
+        macs[..6].copy_from_slice(&mac);
+        macs[6..].copy_from_slice(&self.node.mac);
         self.counters.inc(counter::TX);
         Action::Tx(len)
     }
@@ -401,19 +404,22 @@ fn decrement_ttl(buf: &mut [u8], parsed: &Parsed) {
     let strait_packet::Kind::Ip(l4) = parsed.kind else {
         return;
     };
-    let Some(l3) = buf.get_mut(parsed.l3_offset..l4.ip_end) else {
-        return;
-    };
+    // `parse_frame` validated the IP header at `l3_offset` and dropped TTL ≤ 1.
+    let l3 = parsed.l3_offset;
     match l4.flow.family {
         Family::V4 => {
-            if let Ok(mut ip) = ipv4::Packet::new_checked(l3) {
-                ip.decrement_ttl();
-            }
+            let Some(h) = buf.get_mut(l3..l3 + ipv4::HEADER_LEN) else {
+                return;
+            };
+            let old = u16::from_be_bytes([h[8], h[9]]);
+            h[8] = h[8].saturating_sub(1);
+            let new = u16::from_be_bytes([h[8], h[9]]);
+            let csum = update16(u16::from_be_bytes([h[10], h[11]]), old, new);
+            h[10..12].copy_from_slice(&csum.to_be_bytes());
         }
         Family::V6 => {
-            if let Ok(mut ip) = ipv6::Packet::new_checked(l3) {
-                let hop = ip.hop_limit().saturating_sub(1);
-                ip.set_hop_limit(hop);
+            if let Some(hop) = buf.get_mut(l3 + 7) {
+                *hop = hop.saturating_sub(1);
             }
         }
     }

@@ -23,9 +23,8 @@
 //! [`Parsed`] of that same frame.
 
 use core::net::SocketAddr;
-use strait_packet::checksum::{update16, update32, update128};
 use strait_packet::ip::protocol;
-use strait_packet::{Family, Kind, L4, Parsed, ipv4, ipv6, tcp, udp};
+use strait_packet::{Family, Kind, Parsed, ipv4, ipv6};
 use thiserror::Error;
 
 /// Why a frame could not be rewritten. The frame is left unchanged.
@@ -83,117 +82,94 @@ pub fn rewrite(
     if proto != protocol::TCP && proto != protocol::UDP {
         return Err(NatError::Unsupported);
     }
-    let l3 = frame
-        .get_mut(parsed.l3_offset..l4.ip_end)
-        .ok_or(NatError::BadOffsets)?;
-    let change = match (l4.flow.family, src, dst) {
+    let (l3, at, end) = (parsed.l3_offset, l4.offset, l4.ip_end);
+    // The transport header must be whole: TCP's checksum is at 16, UDP's at 6.
+    let csum_at = if proto == protocol::TCP { 16 } else { 6 };
+    let header_len = if proto == protocol::TCP { 20 } else { 8 };
+    if at + header_len > end || end > frame.len() {
+        return Err(NatError::BadOffsets);
+    }
+    // One's-complement deltas (RFC 1624 eqn. 3): Σ(~old + new) over every changed word.
+    let (addr_delta, ip_csum_at) = match (l4.flow.family, src, dst) {
         (Family::V4, SocketAddr::V4(s), SocketAddr::V4(d)) => {
-            let ip = ipv4::Packet::new_checked(&*l3).map_err(|_| NatError::BadOffsets)?;
-            AddrChange::V4 {
-                old: (ip.src(), ip.dst()),
-                new: (s.ip().octets(), d.ip().octets()),
+            if l3 + ipv4::HEADER_LEN > at || frame[l3] >> 4 != 4 {
+                return Err(NatError::BadOffsets);
             }
+            let (old_s, old_d) = (be32(frame, l3 + 12), be32(frame, l3 + 16));
+            let (new_s, new_d) = (u32::from(*s.ip()), u32::from(*d.ip()));
+            let delta = delta32(old_s, new_s) + delta32(old_d, new_d);
+            frame[l3 + 12..l3 + 16].copy_from_slice(&new_s.to_be_bytes());
+            frame[l3 + 16..l3 + 20].copy_from_slice(&new_d.to_be_bytes());
+            (delta, Some(l3 + 10))
         }
         (Family::V6, SocketAddr::V6(s), SocketAddr::V6(d)) => {
-            let ip = ipv6::Packet::new_checked(&*l3).map_err(|_| NatError::BadOffsets)?;
-            AddrChange::V6 {
-                old: (ip.src(), ip.dst()),
-                new: (s.ip().octets(), d.ip().octets()),
+            if l3 + ipv6::HEADER_LEN > at || frame[l3] >> 4 != 6 {
+                return Err(NatError::BadOffsets);
             }
+            let (new_s, new_d) = (s.ip().octets(), d.ip().octets());
+            let delta = delta128(&frame[l3 + 8..l3 + 24], &new_s)
+                + delta128(&frame[l3 + 24..l3 + 40], &new_d);
+            frame[l3 + 8..l3 + 24].copy_from_slice(&new_s);
+            frame[l3 + 24..l3 + 40].copy_from_slice(&new_d);
+            (delta, None)
         }
         _ => return Err(NatError::FamilyMismatch),
     };
-    rewrite_transport(frame, l4, &change, src.port(), dst.port())?;
-    // Cannot fail: the same slice passed `new_checked` above and only its L4 part changed.
-    let l3 = frame
-        .get_mut(parsed.l3_offset..l4.ip_end)
-        .ok_or(NatError::BadOffsets)?;
-    change.write_ip(l3)
-}
-
-/// An address change, old and new `(src, dst)`.
-enum AddrChange {
-    V4 {
-        old: ([u8; 4], [u8; 4]),
-        new: ([u8; 4], [u8; 4]),
-    },
-    V6 {
-        old: ([u8; 16], [u8; 16]),
-        new: ([u8; 16], [u8; 16]),
-    },
-}
-
-impl AddrChange {
-    /// A checksum covering both addresses, updated for the change.
-    fn update(&self, csum: u16) -> u16 {
-        match self {
-            AddrChange::V4 { old, new } => {
-                let be = u32::from_be_bytes;
-                let c = update32(csum, be(old.0), be(new.0));
-                update32(c, be(old.1), be(new.1))
-            }
-            AddrChange::V6 { old, new } => {
-                update128(update128(csum, &old.0, &new.0), &old.1, &new.1)
-            }
-        }
+    // Checks are done: from here on only writes.
+    if let Some(c) = ip_csum_at {
+        let csum = apply(be16(frame, c), addr_delta);
+        frame[c..c + 2].copy_from_slice(&csum.to_be_bytes());
     }
-
-    fn is_v4(&self) -> bool {
-        matches!(self, AddrChange::V4 { .. })
+    let (old_sp, old_dp) = (be16(frame, at), be16(frame, at + 2));
+    let (new_sp, new_dp) = (src.port(), dst.port());
+    frame[at..at + 2].copy_from_slice(&new_sp.to_be_bytes());
+    frame[at + 2..at + 4].copy_from_slice(&new_dp.to_be_bytes());
+    let c = at + csum_at;
+    let old = be16(frame, c);
+    // UDP over IPv4 may carry no checksum (0): it stays 0.
+    if proto == protocol::UDP && ip_csum_at.is_some() && old == 0 {
+        return Ok(());
     }
-
-    /// Writes the new addresses into the IP header (and its checksum for IPv4).
-    fn write_ip(&self, l3: &mut [u8]) -> Result<(), NatError> {
-        match self {
-            AddrChange::V4 { new, .. } => {
-                let mut ip = ipv4::Packet::new_checked(l3).map_err(|_| NatError::BadOffsets)?;
-                let csum = self.update(ip.checksum());
-                ip.set_src(new.0);
-                ip.set_dst(new.1);
-                ip.set_checksum(csum);
-            }
-            AddrChange::V6 { new, .. } => {
-                let mut ip = ipv6::Packet::new_checked(l3).map_err(|_| NatError::BadOffsets)?;
-                ip.set_src(new.0);
-                ip.set_dst(new.1);
-            }
-        }
-        Ok(())
+    let delta = addr_delta
+        + u64::from(delta16(old_sp, new_sp))
+        + u64::from(delta16(old_dp, new_dp));
+    let mut csum = apply(old, delta);
+    if proto == protocol::UDP && csum == 0 {
+        csum = 0xFFFF;
     }
-}
-
-/// Rewrites the ports and the TCP/UDP checksum (pseudo-header addresses included).
-fn rewrite_transport(
-    frame: &mut [u8],
-    l4: &L4,
-    change: &AddrChange,
-    sport: u16,
-    dport: u16,
-) -> Result<(), NatError> {
-    let buf = frame
-        .get_mut(l4.offset..l4.ip_end)
-        .ok_or(NatError::BadOffsets)?;
-    match l4.flow.proto {
-        protocol::TCP => {
-            let mut p = tcp::Packet::new_checked(buf).map_err(|_| NatError::BadOffsets)?;
-            let c = change.update(p.checksum());
-            let c = update16(update16(c, p.src_port(), sport), p.dst_port(), dport);
-            p.set_src_port(sport);
-            p.set_dst_port(dport);
-            p.set_checksum(c);
-        }
-        protocol::UDP => {
-            let mut p = udp::Packet::new_checked(buf).map_err(|_| NatError::BadOffsets)?;
-            let old = p.checksum();
-            if !(change.is_v4() && old == 0) {
-                let c = change.update(old);
-                let c = update16(update16(c, p.src_port(), sport), p.dst_port(), dport);
-                p.set_checksum(if c == 0 { 0xFFFF } else { c });
-            }
-            p.set_src_port(sport);
-            p.set_dst_port(dport);
-        }
-        _ => return Err(NatError::Unsupported),
-    }
+    frame[c..c + 2].copy_from_slice(&csum.to_be_bytes());
     Ok(())
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn delta16(old: u16, new: u16) -> u32 {
+    u32::from(!old) + u32::from(new)
+}
+
+fn delta32(old: u32, new: u32) -> u64 {
+    u64::from(!old) + u64::from(new)
+}
+
+/// The delta of a 16-byte field `old` (a slice of 16 bytes) becoming `new`.
+fn delta128(old: &[u8], new: &[u8; 16]) -> u64 {
+    (0..4)
+        .map(|i| delta32(be32(old, i * 4), be32(new, i * 4)))
+        .sum()
+}
+
+/// `~(~csum + delta)`, folded to 16 bits.
+fn apply(csum: u16, delta: u64) -> u16 {
+    let mut acc = u64::from(!csum) + delta;
+    acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
+    acc = (acc & 0xFFFF) + (acc >> 16);
+    acc = (acc & 0xFFFF) + (acc >> 16);
+    acc = (acc & 0xFFFF) + (acc >> 16);
+    !(acc as u16)
 }
