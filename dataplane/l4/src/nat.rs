@@ -130,9 +130,8 @@ pub fn rewrite(
     if proto == protocol::UDP && ip_csum_at.is_some() && old == 0 {
         return Ok(());
     }
-    let delta = addr_delta
-        + u64::from(delta16(old_sp, new_sp))
-        + u64::from(delta16(old_dp, new_dp));
+    let delta =
+        addr_delta + u64::from(delta16(old_sp, new_sp)) + u64::from(delta16(old_dp, new_dp));
     let mut csum = apply(old, delta);
     if proto == protocol::UDP && csum == 0 {
         csum = 0xFFFF;
