@@ -312,28 +312,6 @@ fn malformed(node_mac: [u8; 6], client_mac: [u8; 6]) -> Vec<(Vec<u8>, &'static s
     out
 }
 
-/// The node's MAC on the testbed.
-fn node_mac(testbed: &Testbed) -> [u8; 6] {
-    let out = std::process::Command::new("ip")
-        .args([
-            "-n",
-            &testbed.namespace("node"),
-            "-o",
-            "link",
-            "show",
-            "eth0",
-        ])
-        .output()
-        .expect("ip link");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mac = text
-        .split_whitespace()
-        .skip_while(|w| *w != "link/ether")
-        .nth(1)
-        .expect("a MAC");
-    strait_device::parse_mac(mac).expect("a MAC")
-}
-
 /// The data plane's counters, summed over workers (`straitctl stats --json`).
 fn totals(node: &Node) -> serde_json::Value {
     let out = node.ctl(&["stats", "--json", "--all"]);
@@ -347,7 +325,7 @@ fn malformed_frames_are_counted_and_forwarding_goes_on(device: &str, xdp_mode: &
     let Some(bed) = Bed::start(device, Mode::FullNat, xdp_mode) else {
         return;
     };
-    let node_mac = node_mac(&bed.testbed);
+    let node_mac = strait_device::parse_mac(&bed.testbed.mac("node")).expect("a MAC");
     let corpus = malformed(node_mac, [2, 0, 0, 0, 0, 1]);
     const ROUNDS: usize = 3;
     bed.testbed.in_client(|| {

@@ -34,7 +34,9 @@ fn addr(ip: &str, port: u16) -> SocketAddr {
 
 #[test]
 fn testbed_backends_answer_directly_the_vip_stays_silent_and_down_cleans_up() {
-    let Some(testbed) = Testbed::up() else { return };
+    let Some(mut testbed) = Testbed::up() else {
+        return;
+    };
     let pids = testbed.backend_pids();
 
     // Every backend answers on its own addresses with its own name: TCP and UDP, v4 and v6.
@@ -113,7 +115,7 @@ fn testbed_backends_answer_directly_the_vip_stays_silent_and_down_cleans_up() {
     // Down: no namespace, no backend process, no run directory.
     let prefix = format!("{}-", testbed.prefix());
     let run_dir = testbed.run_dir();
-    let out = testbed.down();
+    let out = testbed.down().expect("the testbed was up");
     assert!(out.status.success(), "down failed:\n{}", text(&out));
     for host in ["sw", "client", "node", "b1", "b2", "b3"] {
         let path = format!("/run/netns/{prefix}{host}");

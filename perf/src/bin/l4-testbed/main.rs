@@ -25,11 +25,11 @@ use std::{
 };
 
 use args::Args;
-use strait_e2e::{Node, Proc, bin, wait_until};
+use strait_e2e::{Node, Proc, Testbed, bin, testbed::text, wait_until};
 use strait_perf::{
     interrupt::{self, Stop},
     median, nice_prefix, result_line_opt,
-    testbed::{BACKENDS, Counters, Testbed, text},
+    testbed::{BACKENDS, Counters, counters},
     txgen::{Generator, Traffic},
 };
 
@@ -188,14 +188,14 @@ impl Bench {
     /// a few milliseconds (this process runs at nice -20, so a busy core does not delay it).
     fn read_counters(&self) -> (Counters, Instant) {
         let before = Instant::now();
-        let counters = self.testbed.counters();
+        let counters = counters(&self.testbed);
         (counters, before + before.elapsed() / 2)
     }
 
     /// One run of `system`: `None` if the build cannot run it (the reason is printed).
     fn run(&mut self, system: System) -> Option<Run> {
         self.stop.sleep(Duration::ZERO);
-        self.testbed.up(system == System::Kernel);
+        self.testbed.start(system == System::Kernel);
         let mask = format!("{:x}", 1u64 << self.cores.sut);
         let rps = format!("echo {mask} > /sys/class/net/eth0/queues/rx-0/rps_cpus");
         self.testbed.run("node", &["sh", "-c", &rps], "");
@@ -205,7 +205,7 @@ impl Bench {
                 Ok(s) => Some(s),
                 Err(why) => {
                     eprintln!("{}: skipped, reported as na: {why}", system.name());
-                    self.testbed.down();
+                    bench_down(&mut self.testbed);
                     return None;
                 }
             },
@@ -215,7 +215,7 @@ impl Bench {
             self.testbed.run(b, &["nft", "-f", "-"], DROP_RULES);
         }
         let traffic = Traffic {
-            netns: self.testbed.ns("client"),
+            netns: self.testbed.namespace("client"),
             core: self.cores.generator,
             nice: self.args.nice,
             peer_mac: self.testbed.mac("node"),
@@ -224,10 +224,10 @@ impl Bench {
         };
         let log = self.logs.0.join(format!("testpmd-{}.log", system.name()));
         let mut generator = Generator::start(&traffic, &format!("{}-gen", self.prefix), log);
-        let before = self.testbed.counters();
+        let before = counters(&self.testbed);
         wait_until(START, "the generator's first frames", || {
             assert!(generator.alive(), "testpmd exited:\n{}", generator.log());
-            (self.testbed.counters().sent > before.sent + 1000).then_some(())
+            (counters(&self.testbed).sent > before.sent + 1000).then_some(())
         });
         self.stop.sleep(Duration::from_secs(self.args.warmup));
         let (c0, t0) = self.read_counters();
@@ -253,7 +253,7 @@ impl Bench {
         } else {
             drop(generator);
         }
-        self.testbed.down();
+        bench_down(&mut self.testbed);
         let run = Run {
             count: c1 - c0,
             secs: (t1 - t0).as_secs_f64(),
@@ -312,7 +312,9 @@ fn bench(args: Args) {
     std::fs::create_dir_all(&logs.0).expect("log directory");
     let bin_dir: PathBuf = bin("strait-echo").parent().expect("bin dir").to_owned();
     let mut bench = Bench {
-        testbed: Testbed::new(&prefix, &bin_dir),
+        // One queue on the node's link: a single worker's AF_XDP socket binds queue 0, and the
+        // RPS mask of rx-0 then steers everything the node's kernel receives.
+        testbed: Testbed::new(&prefix, &bin_dir).with_queues(1),
         args,
         cores,
         prefix,
@@ -382,4 +384,13 @@ fn bench(args: Args) {
             ]
         )
     );
+}
+
+/// Takes the testbed down, saying so if the script failed.
+fn bench_down(testbed: &mut Testbed) {
+    if let Some(out) = testbed.down()
+        && !out.status.success()
+    {
+        eprintln!("testbed {} down failed:\n{}", testbed.prefix(), text(&out));
+    }
 }
