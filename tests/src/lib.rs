@@ -12,5 +12,5 @@ mod proc;
 pub mod testbed;
 
 pub use node::{Node, test_cores};
-pub use proc::{Proc, bin, straitctl, wait_until};
+pub use proc::{Proc, assert_agent_unreachable, bin, straitctl, wait_until};
 pub use testbed::Testbed;

@@ -145,6 +145,17 @@ pub fn straitctl(agent: &str, args: &[&str]) -> Output {
         .expect("running straitctl")
 }
 
+/// Asserts a straitctl run found no agent: exit 3 and a one-line hint on stderr.
+pub fn assert_agent_unreachable(out: &Output) {
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the agent") && stderr.contains("is strait-agent running?"),
+        "{stderr}"
+    );
+}
+
 /// Polls `f` every 10 ms until it returns `Some` or `timeout` passes.
 pub fn wait_until<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;

@@ -6,7 +6,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use strait_e2e::{Node, test_cores, wait_until};
+use strait_e2e::{Node, assert_agent_unreachable, test_cores, wait_until};
 
 fn config(name: &str) -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -192,14 +192,7 @@ fn data_plane_killed_the_restarted_one_serves_the_last_good_image_at_once() {
 #[test]
 fn straitctl_without_an_agent_gives_a_one_line_hint() {
     let node = Node::new();
-    let out = node.ctl(&["status"]);
-    assert_eq!(out.status.code(), Some(3));
-    let stderr = text(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("cannot reach the agent") && stderr.contains("is strait-agent running?"),
-        "{stderr}"
-    );
+    assert_agent_unreachable(&node.ctl(&["status"]));
 }
 
 #[test]

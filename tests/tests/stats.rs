@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use strait_e2e::{Node, test_cores, wait_until};
+use strait_e2e::{Node, assert_agent_unreachable, test_cores, wait_until};
 
 /// Counters that must be there: the first and last pipeline counters, some in between, and
 /// parse-drop reasons (the agent's unit test checks every name of `counters::NAMES`).
@@ -132,14 +132,7 @@ fn stats_lists_every_worker_with_every_counter() {
 #[test]
 fn stats_without_an_agent_or_with_a_bad_flag_exits_as_the_other_commands() {
     let node = Node::new();
-    let out = node.ctl(&["stats"]);
-    assert_eq!(out.status.code(), Some(3));
-    let stderr = text(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("cannot reach the agent") && stderr.contains("is strait-agent running?"),
-        "{stderr}"
-    );
+    assert_agent_unreachable(&node.ctl(&["stats"]));
     let out = node.ctl(&["stats", "--bogus"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }

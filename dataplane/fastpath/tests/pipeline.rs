@@ -92,15 +92,7 @@ fn full_nat_round_trip_ipv4() {
     assert_eq!(fwd.src_mac, NODE_MAC);
     assert_eq!(fwd.ttl, 63, "full NAT routes: TTL decremented");
     // The backend answers the SNAT address; the node turns it back into VIP → client.
-    let reply = tcp4(
-        backend4(b),
-        8080,
-        SNAT4,
-        fwd.sport,
-        true,
-        backend_mac(b),
-        NODE_MAC,
-    );
+    let reply = backend_reply(b, fwd.sport);
     let (action, back) = rig.send(&reply);
     assert!(matches!(action, Action::Tx(_)), "{action:?}");
     let rev = seen(&back);
@@ -376,15 +368,7 @@ fn two_workers_steer_each_flow_and_its_replies_to_one_owner() {
         let fwd = seen(&out);
         let b = backend_of(&out);
         // The reply, received by the other worker, is steered back to the owner by its port.
-        let reply = tcp4(
-            backend4(b),
-            8080,
-            SNAT4,
-            fwd.sport,
-            true,
-            backend_mac(b),
-            NODE_MAC,
-        );
+        let reply = backend_reply(b, fwd.sport);
         let other = 1 - owner;
         assert_eq!(w[other].send(&reply).0, Action::Steer(owner));
         let (action, _) = w[owner].send_with(&reply, true, &healthy);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{ip, parsed, sock};
+use common::{CLIENT_MAC, L4, NODE_MAC, finish, ip, parsed, sock};
 use core::net::{IpAddr, SocketAddr};
 use etherparse::{
     ArpHardwareId, ArpOperation, ArpPacket, EtherType, Ethernet2Header, IpDscp, IpEcn, IpHeaders,
@@ -17,9 +17,6 @@ use proptest::prelude::*;
 use strait_l4::encap::{OUTER_TTL, flow_label, gue_src_port};
 use strait_l4::{Encap, EncapError, GUE_PORT, Tunnel, encapsulate};
 use strait_table::L4Mode;
-
-const CLIENT_MAC: [u8; 6] = [0x02, 0xaa, 0, 0, 0, 1];
-const NODE_MAC: [u8; 6] = [0x02, 0xbb, 0, 0, 0, 2];
 
 /// The flow hash of the golden cases.
 const HASH: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -34,12 +31,6 @@ const PAYLOAD: &[u8] = b"hello";
 /// Room for the outer headers in every test buffer.
 const ROOM: usize = 64;
 const MTU: usize = 1500;
-
-#[derive(Clone, Copy, Debug)]
-enum L4 {
-    Tcp,
-    Udp,
-}
 
 /// A client → VIP frame with DSCP/ECN [`TOS`], checksums filled in by etherparse.
 fn build(l4: L4, src: SocketAddr, dst: SocketAddr, vlan: Option<u16>, payload: &[u8]) -> Vec<u8> {
@@ -70,16 +61,7 @@ fn build(l4: L4, src: SocketAddr, dst: SocketAddr, vlan: Option<u16>, payload: &
         None => eth.ip(header),
         Some(v) => eth.single_vlan(VlanId::try_new(v).unwrap()).ip(header),
     };
-    let mut out = Vec::new();
-    match l4 {
-        L4::Tcp => ip
-            .tcp(src.port(), dst.port(), 0x1234_5678, 4096)
-            .ack(0x0bad_f00d)
-            .write(&mut out, payload),
-        L4::Udp => ip.udp(src.port(), dst.port()).write(&mut out, payload),
-    }
-    .expect("build frame");
-    out
+    finish(ip, l4, src, dst, payload)
 }
 
 /// The Ethernet header length and the IP packet of a frame `build` made.

@@ -4,22 +4,13 @@
 
 mod common;
 
-use common::{Svc, image, parsed, sock};
+use common::{CLIENT_MAC, L4, NODE_MAC, Svc, finish, image, parsed, sock};
 use core::net::SocketAddr;
 use etherparse::{PacketBuilder, VlanId};
 use proptest::prelude::*;
 use strait_l4::{NatError, dsr, nat, set_macs};
 use strait_packet::{Kind, ipv4, ipv6, tcp, udp};
 use strait_table::Protocol;
-
-const CLIENT_MAC: [u8; 6] = [0x02, 0xaa, 0, 0, 0, 1];
-const NODE_MAC: [u8; 6] = [0x02, 0xbb, 0, 0, 0, 2];
-
-#[derive(Clone, Copy, Debug)]
-enum L4 {
-    Tcp,
-    Udp,
-}
 
 /// A frame from `src` to `dst`, checksums filled in by etherparse.
 fn build(l4: L4, src: SocketAddr, dst: SocketAddr, vlan: Option<u16>, payload: &[u8]) -> Vec<u8> {
@@ -39,16 +30,7 @@ fn build(l4: L4, src: SocketAddr, dst: SocketAddr, vlan: Option<u16>, payload: &
             .ipv6(s.ip().octets(), d.ip().octets(), 64),
         _ => panic!("mixed families"),
     };
-    let mut out = Vec::new();
-    match l4 {
-        L4::Tcp => ip
-            .tcp(src.port(), dst.port(), 0x1234_5678, 4096)
-            .ack(0x0bad_f00d)
-            .write(&mut out, payload),
-        L4::Udp => ip.udp(src.port(), dst.port()).write(&mut out, payload),
-    }
-    .expect("build frame");
-    out
+    finish(ip, l4, src, dst, payload)
 }
 
 /// Checks every checksum of `frame` with strait-packet's views.

@@ -235,6 +235,19 @@ pub fn udp4(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Vec<u8> {
     out
 }
 
+/// Backend `b`'s SYN-ACK to the node's IPv4 SNAT address and port `snat_port`.
+pub fn backend_reply(b: u8, snat_port: u16) -> Vec<u8> {
+    tcp4(
+        backend4(b),
+        8080,
+        SNAT4,
+        snat_port,
+        true,
+        backend_mac(b),
+        NODE_MAC,
+    )
+}
+
 /// A client SYN to the IPv4 VIP from source port `sport`.
 pub fn syn(sport: u16) -> Vec<u8> {
     tcp4(CLIENT4, sport, VIP4, 80, true, CLIENT_MAC, NODE_MAC)

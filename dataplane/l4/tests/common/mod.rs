@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses part of this module
 
 use core::net::{IpAddr, SocketAddr};
+use etherparse::{IpHeaders, PacketBuilderStep};
 use strait_packet::{Parsed, parse_frame};
 use strait_table::{Image, ImageBuilder, ImageBytes, L4Backend, L4Mode, L4Service, Protocol};
 use strait_table::{encode_ip, l4_flags};
@@ -96,4 +97,37 @@ pub fn image(services: &[Svc]) -> Image<ImageBytes> {
 /// Parses a frame the test built, panicking on a drop.
 pub fn parsed(frame: &[u8]) -> Parsed {
     parse_frame(frame).expect("test frame parses")
+}
+
+/// MACs of the frames the rewrite tests build.
+pub const CLIENT_MAC: [u8; 6] = [0x02, 0xaa, 0, 0, 0, 1];
+/// MACs of the frames the rewrite tests build.
+pub const NODE_MAC: [u8; 6] = [0x02, 0xbb, 0, 0, 0, 2];
+
+/// The transport of a test frame.
+#[derive(Clone, Copy, Debug)]
+pub enum L4 {
+    Tcp,
+    Udp,
+}
+
+/// Finishes a frame built up to its IP header with a TCP ACK or a UDP datagram from `src`'s
+/// port to `dst`'s carrying `payload`; etherparse fills in every length and checksum.
+pub fn finish(
+    ip: PacketBuilderStep<IpHeaders>,
+    l4: L4,
+    src: SocketAddr,
+    dst: SocketAddr,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    match l4 {
+        L4::Tcp => ip
+            .tcp(src.port(), dst.port(), 0x1234_5678, 4096)
+            .ack(0x0bad_f00d)
+            .write(&mut out, payload),
+        L4::Udp => ip.udp(src.port(), dst.port()).write(&mut out, payload),
+    }
+    .expect("build frame");
+    out
 }
