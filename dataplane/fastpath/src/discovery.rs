@@ -81,7 +81,7 @@ pub fn arp(
     }
 }
 
-/// The value and position of the first option of `kind` in ND options `opts`.
+/// The link-layer address carried by the first option of `kind` in ND options `opts`.
 fn find_option(opts: &[u8], kind: u8) -> Option<Address> {
     let mut rest = opts;
     while rest.len() >= 8 {

@@ -82,9 +82,9 @@ impl Pipeline {
                         .observe(id, Direction::Original, flags, len as u32, now);
                     self.forward(buf, len, parsed, service, &keys[1])
                 }
-                None => self.new_flow(image, buf, len, parsed, flags, health),
+                None => self.new_flow(image, buf, len, parsed, l4, health),
             },
-            None => self.new_flow(image, buf, len, parsed, flags, health),
+            None => self.new_flow(image, buf, len, parsed, l4, health),
         }
     }
 
@@ -125,13 +125,7 @@ impl Pipeline {
             }
             None => {
                 if let Some((keys, conn)) = self.conntrack.remove(id) {
-                    let released = strait_conntrack::Released {
-                        id,
-                        keys,
-                        conn,
-                        reason: strait_conntrack::Reason::Evicted,
-                    };
-                    release(&mut self.snat, &mut self.counters, &released);
+                    release(&mut self.snat, &mut self.counters, &keys, &conn);
                 }
                 self.counters.inc(counter::FLOWS_MOVED);
                 None
@@ -145,17 +139,15 @@ impl Pipeline {
         buf: &mut [u8],
         len: usize,
         parsed: &Parsed,
-        flags: u8,
+        l4: &L4,
         health: &H,
     ) -> Action
     where
         B: AsRef<[u8]>,
         H: Fn(u32) -> Health,
     {
-        let Some(strait_packet::Kind::Ip(l4)) = Some(parsed.kind) else {
-            return self.exception();
-        };
         let flow = l4.flow;
+        let flags = tcp_flags(buf, l4);
         let Some(si) = self.view.services.lookup(&flow) else {
             if self.is_snat(&flow.dst) {
                 self.counters.inc(counter::DROP_NO_CONNECTION);
@@ -206,9 +198,9 @@ impl Pipeline {
             return self.forward(buf, len, parsed, svc, &reply);
         }
         let (snat, counters) = (&mut self.snat, &mut self.counters);
-        let inserted = self
-            .conntrack
-            .insert(flow, reply, conn, self.now, |r| release(snat, counters, &r));
+        let inserted = self.conntrack.insert(flow, reply, conn, self.now, |r| {
+            release(snat, counters, &r.keys, &r.conn)
+        });
         let id = match inserted {
             Ok(id) => id,
             // `Exists` cannot happen after a lookup miss on the forward key unless the reply

@@ -19,7 +19,7 @@
 
 use std::sync::Arc;
 
-use strait_conntrack::{BadCapacity, Config, Conntrack, Released};
+use strait_conntrack::{BadCapacity, Config, Conn, Conntrack, FlowKey};
 use strait_l4::{Health, SnatError};
 use strait_packet::ip::protocol;
 use strait_packet::{Kind, parse_frame};
@@ -123,8 +123,9 @@ impl Pipeline {
     /// Ends a burst: a bounded sweep of expired connections.
     pub fn end_burst(&mut self) {
         let (snat, counters) = (&mut self.snat, &mut self.counters);
-        self.conntrack
-            .expire(self.now, EXPIRE_BUDGET, |r| release(snat, counters, &r));
+        self.conntrack.expire(self.now, EXPIRE_BUDGET, |r| {
+            release(snat, counters, &r.keys, &r.conn)
+        });
     }
 
     /// Hands every queued request frame to `send`, emptying the outbox.
@@ -253,10 +254,15 @@ impl Pipeline {
     }
 }
 
-/// Frees what a released connection held.
-pub(crate) fn release(snat: &mut SnatPool, counters: &mut Counters, r: &Released) {
+/// Frees what a connection with `keys` held, once it is out of the table.
+pub(crate) fn release(
+    snat: &mut SnatPool,
+    counters: &mut Counters,
+    keys: &[FlowKey; 2],
+    conn: &Conn,
+) {
     counters.inc(counter::FLOWS_RELEASED);
-    if r.conn.snat {
-        snat.free(&r.keys[1].dst, r.conn.snat_port);
+    if conn.snat {
+        snat.free(&keys[1].dst, conn.snat_port);
     }
 }

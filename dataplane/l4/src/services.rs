@@ -23,6 +23,10 @@ use xxhash_rust::xxh3::xxh3_64_with_seed;
 const SLOT_SEED: u64 = 0x5354_5241_4954_5356; // "STRAITSV"
 /// Marks an empty slot.
 const EMPTY: u32 = u32::MAX;
+const EMPTY_SLOT: Slot = Slot {
+    key: [0; 20],
+    service: EMPTY,
+};
 
 type Key = [u8; 20];
 
@@ -80,16 +84,17 @@ fn slot_hash(k: &Key) -> usize {
 impl ServiceMap {
     /// A map with no services (before any table is installed), for generation 0.
     pub fn empty() -> Self {
-        let empty = Slot {
-            key: [0; 20],
-            service: EMPTY,
-        };
+        ServiceMap::with_capacity(8, 0)
+    }
+
+    /// An empty map of `capacity` (a power of two) slots.
+    fn with_capacity(capacity: usize, generation: u64) -> Self {
         ServiceMap {
-            slots: vec![empty; 8].into_boxed_slice(),
-            mask: 7,
+            slots: vec![EMPTY_SLOT; capacity].into_boxed_slice(),
+            mask: capacity - 1,
             len: 0,
             duplicates: 0,
-            generation: 0,
+            generation,
         }
     }
 
@@ -97,17 +102,7 @@ impl ServiceMap {
     pub fn new<B: AsRef<[u8]>>(image: &Image<B>) -> Self {
         let services = image.l4_services();
         let capacity = (services.len() * 2).next_power_of_two().max(8);
-        let empty = Slot {
-            key: [0; 20],
-            service: EMPTY,
-        };
-        let mut map = ServiceMap {
-            slots: vec![empty; capacity].into_boxed_slice(),
-            mask: capacity - 1,
-            len: 0,
-            duplicates: 0,
-            generation: image.generation(),
-        };
+        let mut map = ServiceMap::with_capacity(capacity, image.generation());
         for (index, svc) in (0u32..).zip(services) {
             if let Some(k) = service_key(svc) {
                 map.insert(k, index);
