@@ -31,15 +31,12 @@ case "$name" in
         exec taskset -c "$core" target/release/l4-pipeline "$@"
         ;;
     l4-testbed)
-        # testpmd (the generator) is in dpdk-dev; nftables does the kernel baseline's NAT and the
-        # backends' drop rule; strait-device's af-xdp feature needs libxdp's build tools.
-        ensure_packages dpdk dpdk-dev nftables m4 clang llvm libelf-dev zlib1g-dev libpcap-dev \
-            libclang-dev pkg-config
+        # testpmd (the generator) is in dpdk-dev; nftables (the kernel baseline's NAT and the
+        # backends' drop rule) and libxdp's build tools are in BUILD_PACKAGES.
+        ensure_packages dpdk dpdk-dev
         bins=(--bins -p strait-agent -p strait-dataplane -p straitctl -p strait-e2e -p strait-perf)
-        if ! cargo build --release --locked "${bins[@]}" --features strait-device/af-xdp; then
-            say "the build with AF_XDP support failed: building without it (af_xdp will be na)"
-            cargo build --release --locked "${bins[@]}"
-        fi
+        # AF_XDP is a default feature of strait-dataplane.
+        cargo build --release --locked "${bins[@]}"
         exec "${CARGO_TARGET_DIR:-target}/release/l4-testbed" "$@"
         ;;
     *) echo "unknown benchmark: $name" >&2; usage ;;
