@@ -12,6 +12,12 @@ usage: perf/run.sh NAME
   l4-pipeline   the L4 pipeline on the memory device, one core, vs. a touch-and-forward loop
   l4-testbed    Strait af_xdp and af_packet vs. kernel NAT on the netns testbed, packets/s
                 (root; options: --seconds N --warmup N --rounds N --xdp-mode M --nice N)
+  dpdk          the L4 pipeline on a DPDK net_ring vdev vs. dpdk-testpmd io and macswap on the
+                same vdev, one core (options: --rounds N --seconds N --warmup N
+                --in-flight N --flows N --core N --huge)
+  nic           Strait's data plane on one DPDK port, testpmd txonly on another: packets/s and
+                loss (root; perf/run.sh nic -- --generator-port PCI --strait-port PCI, or
+                -- --veth for a veth pair over net_af_xdp; see perf/nic.sh --help)
 USAGE
     exit 2
 }
@@ -20,15 +26,16 @@ name=$1; shift
 
 ensure_packages "${BUILD_PACKAGES[@]}"
 ensure_rust
+target=${CARGO_TARGET_DIR:-target}
 case "$name" in
     control)
         cargo build --release --locked --bins -p strait-agent -p strait-dataplane -p straitctl -p strait-perf
-        exec target/release/control-bench "$@"
+        exec "$target/release/control-bench" "$@"
         ;;
     l4-pipeline)
         cargo build --release --locked -p strait-perf --bin l4-pipeline
         core=$(( $(nproc) > 1 ? 1 : 0 ))
-        exec taskset -c "$core" target/release/l4-pipeline "$@"
+        exec taskset -c "$core" "$target/release/l4-pipeline" "$@"
         ;;
     l4-testbed)
         # testpmd (the generator) is in dpdk-dev; nftables (the kernel baseline's NAT and the
@@ -37,7 +44,21 @@ case "$name" in
         bins=(--bins -p strait-agent -p strait-dataplane -p straitctl -p strait-e2e -p strait-perf)
         # AF_XDP is a default feature of strait-dataplane.
         cargo build --release --locked "${bins[@]}"
-        exec "${CARGO_TARGET_DIR:-target}/release/l4-testbed" "$@"
+        exec "$target/release/l4-testbed" "$@"
+        ;;
+    dpdk)
+        # testpmd is in dpdk-dev; Strait's DPDK port links libdpdk (bindgen needs libclang).
+        # dpdk-bench pins itself: both sides forward on --core (default 0).
+        ensure_packages dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config
+        cargo build --release --locked -p strait-perf --features strait-perf/dpdk --bin dpdk-bench
+        exec "$target/release/dpdk-bench" "$@"
+        ;;
+    nic)
+        [ "${1:-}" = -- ] && shift
+        ensure_packages dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config jq
+        cargo build --release --locked --bins -p strait-agent -p straitctl -p strait-dataplane \
+            --features strait-dataplane/dpdk
+        STRAIT_BIN_DIR=$target/release exec perf/nic.sh "$@"
         ;;
     *) echo "unknown benchmark: $name" >&2; usage ;;
 esac

@@ -6,17 +6,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 
-ensure_packages "${BUILD_PACKAGES[@]}"
+ensure_packages "${BUILD_PACKAGES[@]}" "${DPDK_PACKAGES[@]}"
 ensure_rust
 
+# Everything is built and tested with the DPDK device; the default build (no DPDK) is built
+# and linted too, so it keeps working without libdpdk.
+dpdk=(--features strait-e2e/dpdk,strait-perf/dpdk)
 say "formatting"
 cargo fmt --all --check
-say "lints"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-say "building the binaries the end-to-end tests run"
-cargo build --workspace --bins --locked
+say "lints (default features, then with DPDK)"
+cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked "${dpdk[@]}" -- -D warnings
+say "building the binaries the end-to-end tests run (with DPDK)"
+cargo build --workspace --bins --locked "${dpdk[@]}"
 say "tests"
-cargo test --workspace --locked
+cargo test --workspace --locked "${dpdk[@]}"
 say "loom model of the generation switch"
 RUSTFLAGS="--cfg loom" cargo test -p strait-rcu --test loom --release --locked --target-dir target/loom
 say "building the fuzz targets (cargo fuzz run needs nightly; CI builds them on stable)"

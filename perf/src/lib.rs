@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod interrupt;
+pub mod l4bench;
 pub mod stages;
 pub mod synth;
 pub mod testbed;

@@ -29,3 +29,6 @@ ensure_rust() {
 # The system packages every build needs.
 BUILD_PACKAGES=(build-essential pkg-config ca-certificates iproute2 procps ethtool iputils-ping nftables
     m4 clang llvm libelf-dev zlib1g-dev libpcap-dev libclang-dev)
+# The `dpdk` feature: the system DPDK (libdpdk-dev, found by pkg-config; bindgen needs
+# libclang-dev) and its tools (dpdk-testpmd, dpdk-devbind.py).
+DPDK_PACKAGES=(libdpdk-dev dpdk-dev dpdk)

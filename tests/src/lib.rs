@@ -6,10 +6,13 @@
 //! before running the tests.
 #![forbid(unsafe_code)]
 
+pub mod http;
+pub mod l7;
 mod node;
 pub mod probe;
 mod proc;
 pub mod testbed;
+pub mod upstream;
 
 pub use node::{Node, test_cores};
 pub use proc::{Proc, assert_agent_unreachable, bin, straitctl, wait_until};

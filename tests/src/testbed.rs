@@ -37,6 +37,12 @@ impl Testbed {
     /// A testbed for a test, up: the binaries come from the test's own target directory. `None`
     /// (said on stderr) when it cannot run, unless `STRAIT_REQUIRE_NETNS=1` (then it panics).
     pub fn up() -> Option<Testbed> {
+        Testbed::up_with_queues(None)
+    }
+
+    /// [`Testbed::up`] with `queues` rx/tx queues on the node's link (`None`: the script's
+    /// default).
+    pub fn up_with_queues(queues: Option<u32>) -> Option<Testbed> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         if !rustix::process::geteuid().is_root() {
             return cannot_run("the network-namespace testbed needs root");
@@ -53,6 +59,7 @@ impl Testbed {
         );
         let bin_dir = bin("strait-echo").parent().expect("bin dir").to_owned();
         let mut testbed = Testbed::new(&prefix, &bin_dir);
+        testbed.queues = queues;
         testbed.start(false);
         Some(testbed)
     }

@@ -10,6 +10,8 @@
 //! `straitctl stats`, with forwarding unaffected.
 //!
 //! af_xdp runs once in each XDP mode: generic (full NAT), native (DSR), auto (removal).
+//! With the `dpdk` feature (a data plane built with DPDK, run without hugepages), the same
+//! stories run on DPDK's `net_af_packet` and `net_af_xdp` vdevs over the node's `eth0`.
 //!
 //! Needs root (skips loudly otherwise; fails under `STRAIT_REQUIRE_NETNS=1`). Binaries come
 //! from the target directory of the test's own profile (`scripts/test.sh` builds them).
@@ -82,32 +84,75 @@ struct Bed {
     _serial: MutexGuard<'static, ()>,
 }
 
+/// The data plane's device flags for a test's device name: `af_packet`, `af_xdp`, or
+/// `dpdk-<vdev driver>` (DPDK without hugepages on a `net_af_packet` or `net_af_xdp` vdev of
+/// the node's `eth0`, one queue pair per worker).
+fn device_args(device: &str, workers: usize, xdp_mode: &str) -> Vec<String> {
+    let args: Vec<String> = match device.strip_prefix("dpdk-") {
+        Some(driver) => {
+            let vdev = match driver {
+                "net_af_packet" => format!("net_af_packet0,iface=eth0,qpairs={workers}"),
+                "net_af_xdp" => {
+                    format!("net_af_xdp0,iface=eth0,start_queue=0,queue_count={workers}")
+                }
+                other => panic!("no DPDK vdev {other} in these tests"),
+            };
+            let name = vdev.split(',').next().expect("a name").to_owned();
+            [
+                "--device",
+                "dpdk",
+                "--dpdk-no-huge",
+                "--dpdk-vdev",
+                &vdev,
+                "--interface",
+                &name,
+            ]
+            .map(str::to_owned)
+            .into()
+        }
+        None => {
+            let mut args = vec!["--device", device, "--interface", "eth0"];
+            if device == "af_xdp" {
+                args.extend(["--xdp-mode", xdp_mode]);
+            }
+            args.into_iter().map(str::to_owned).collect()
+        }
+    };
+    args
+}
+
 impl Bed {
     /// `xdp_mode` is used with `af_xdp` only.
     fn start(device: &str, mode: Mode, xdp_mode: &str) -> Option<Bed> {
         let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-        let testbed = Testbed::up()?;
+        // DPDK's af_xdp driver counts only "combined" channels as queues, and a veth has
+        // none (only rx and tx): it drives one queue, so the node's link gets one queue (or
+        // the other queue's frames would bypass it) and the data plane one worker.
+        let one_queue = device == "dpdk-net_af_xdp";
+        let testbed = Testbed::up_with_queues(one_queue.then_some(1))?;
         let mut node = Node::new();
         node.start_agent();
-        let (cores, workers) = test_cores();
-        let ns = testbed.namespace("node");
-        let mut args = vec![
-            "--device",
-            device,
-            "--interface",
-            "eth0",
-            "--node-v4",
-            "198.18.0.2",
-            "--node-v6",
-            "2001:2::2",
-            "--conntrack-capacity",
-            "65536",
-            "--ring",
-            "1024",
-        ];
-        if device == "af_xdp" {
-            args.extend(["--xdp-mode", xdp_mode]);
+        let (mut cores, mut workers) = test_cores();
+        if one_queue {
+            cores.truncate(cores.find(',').unwrap_or(cores.len()));
+            workers = 1;
         }
+        let ns = testbed.namespace("node");
+        let mut args = device_args(device, workers, xdp_mode);
+        args.extend(
+            [
+                "--node-v4",
+                "198.18.0.2",
+                "--node-v6",
+                "2001:2::2",
+                "--conntrack-capacity",
+                "65536",
+                "--ring",
+                "1024",
+            ]
+            .map(str::to_owned),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         node.start_dataplane_with(&cores, Some(&ns), &args);
         let bed = Bed {
             node,
@@ -263,6 +308,36 @@ fn af_xdp_dsr_spreads_tcp_and_udp_by_weight() {
 #[test]
 fn af_xdp_removing_a_backend_moves_only_its_flows() {
     removing_a_backend_moves_only_its_flows("af_xdp", "auto");
+}
+
+#[cfg(feature = "dpdk")]
+#[test]
+fn dpdk_af_packet_full_nat_spreads_tcp_and_udp_by_weight() {
+    spreads_tcp_and_udp_by_weight("dpdk-net_af_packet", Mode::FullNat, "");
+}
+
+#[cfg(feature = "dpdk")]
+#[test]
+fn dpdk_af_packet_removing_a_backend_moves_only_its_flows() {
+    removing_a_backend_moves_only_its_flows("dpdk-net_af_packet", "");
+}
+
+#[cfg(feature = "dpdk")]
+#[test]
+fn dpdk_af_xdp_full_nat_spreads_tcp_and_udp_by_weight() {
+    spreads_tcp_and_udp_by_weight("dpdk-net_af_xdp", Mode::FullNat, "");
+}
+
+#[cfg(feature = "dpdk")]
+#[test]
+fn dpdk_af_xdp_dsr_spreads_tcp_and_udp_by_weight() {
+    spreads_tcp_and_udp_by_weight("dpdk-net_af_xdp", Mode::Dsr, "");
+}
+
+#[cfg(feature = "dpdk")]
+#[test]
+fn dpdk_af_xdp_removing_a_backend_moves_only_its_flows() {
+    removing_a_backend_moves_only_its_flows("dpdk-net_af_xdp", "");
 }
 
 /// Frames the parser must refuse, each with the counter it should land in: a client SYN to

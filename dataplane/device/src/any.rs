@@ -1,11 +1,16 @@
 //! [`AnyPort`]: the port a worker drives, whichever device it came from, and [`open`].
 
 use crate::memory::MemoryPort;
+use std::path::PathBuf;
+
 use crate::{
-    DeviceError, DeviceKind, Port, PortStats, RingSizes, Verdict, XdpMode, af_packet, af_xdp,
+    DeviceError, DeviceKind, Port, PortStats, RingSizes, Verdict, XdpMode, af_packet, af_xdp, dpdk,
 };
 
 /// A port of any kind (static dispatch: one `match` per burst call, not per frame).
+// One value per worker, made once and never moved on the fast path: boxing the large variants
+// would only add a pointer chase to every burst.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum AnyPort {
     /// See [`crate::memory`].
@@ -14,6 +19,8 @@ pub enum AnyPort {
     AfPacket(af_packet::AfPacketPort),
     /// See [`crate::af_xdp`].
     AfXdp(af_xdp::AfXdpPort),
+    /// See [`crate::dpdk`].
+    Dpdk(dpdk::DpdkPort),
 }
 
 /// Where and how to open a device.
@@ -21,12 +28,69 @@ pub enum AnyPort {
 pub struct DeviceConfig {
     /// The device kind.
     pub kind: DeviceKind,
-    /// The interface (ignored by `memory`).
+    /// The interface (ignored by `memory`); for `dpdk` the port's name (PCI address or vdev
+    /// name), empty for the first port.
     pub interface: String,
-    /// Ring sizes for kernel-backed ports.
+    /// Ring sizes (descriptors per queue for `dpdk`).
     pub rings: RingSizes,
     /// XDP attach mode (`af_xdp` only).
     pub xdp_mode: XdpMode,
+    /// EAL and port settings (`dpdk` only).
+    pub dpdk: DpdkOptions,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            kind: DeviceKind::Memory,
+            interface: String::new(),
+            rings: RingSizes::default(),
+            xdp_mode: XdpMode::Auto,
+            dpdk: DpdkOptions::default(),
+        }
+    }
+}
+
+/// How the `dpdk` device starts DPDK.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DpdkOptions {
+    /// Virtual devices to create (`--vdev`), e.g. `net_af_xdp0,iface=eth1,queue_count=2`.
+    pub vdevs: Vec<String>,
+    /// PCI devices to probe (`-a`); none with vdevs means no PCI scan.
+    pub allow: Vec<String>,
+    /// Anonymous memory instead of hugepages.
+    pub no_huge: bool,
+    /// Megabytes reserved without hugepages.
+    pub memory_mb: u32,
+    /// hugetlbfs mount (the first mounted if `None`).
+    pub huge_dir: Option<PathBuf>,
+    /// `--file-prefix`; `None` keeps no runtime files (`--in-memory` / `--no-shconf`).
+    pub file_prefix: Option<String>,
+    /// Mbufs in the pool (sized from the rings if `None`).
+    pub mbufs: Option<u32>,
+    /// More EAL arguments, as they are.
+    pub eal_args: Vec<String>,
+    /// Core of the EAL's main lcore (the data plane passes its first worker core).
+    pub main_core: usize,
+    /// Receive frames for any MAC.
+    pub promiscuous: bool,
+}
+
+impl Default for DpdkOptions {
+    fn default() -> Self {
+        DpdkOptions {
+            vdevs: Vec::new(),
+            allow: Vec::new(),
+            no_huge: false,
+            memory_mb: 512,
+            huge_dir: None,
+            file_prefix: None,
+            mbufs: None,
+            eal_args: Vec::new(),
+            main_core: 0,
+            promiscuous: false,
+        }
+    }
 }
 
 /// Opens one port per worker.
@@ -43,7 +107,22 @@ pub fn open(config: &DeviceConfig, ports: usize) -> Result<Vec<AnyPort>, DeviceE
             .into_iter()
             .map(AnyPort::AfXdp)
             .collect(),
+        DeviceKind::Dpdk => dpdk::open(config, ports)?
+            .into_iter()
+            .map(AnyPort::Dpdk)
+            .collect(),
     })
+}
+
+impl AnyPort {
+    /// The MAC address the device itself reports, where it has its own (DPDK ports); the
+    /// kernel-backed ports use the interface's ([`interface_mac`]).
+    pub fn mac(&self) -> Option<[u8; 6]> {
+        match self {
+            AnyPort::Dpdk(p) => Some(p.mac()),
+            _ => None,
+        }
+    }
 }
 
 /// The MAC address of `interface` in this network namespace.
@@ -76,6 +155,7 @@ macro_rules! each {
             AnyPort::Memory($p) => $e,
             AnyPort::AfPacket($p) => $e,
             AnyPort::AfXdp($p) => $e,
+            AnyPort::Dpdk($p) => $e,
         }
     };
 }
@@ -121,12 +201,7 @@ mod tests {
 
     #[test]
     fn memory_ports_open_one_per_worker() {
-        let config = DeviceConfig {
-            kind: DeviceKind::Memory,
-            interface: String::new(),
-            rings: RingSizes::default(),
-            xdp_mode: XdpMode::Auto,
-        };
+        let config = DeviceConfig::default();
         let ports = open(&config, 3).unwrap();
         assert_eq!(ports.len(), 3);
         assert!(matches!(

@@ -28,6 +28,14 @@ pub enum DeviceError {
         /// The cause.
         source: io::Error,
     },
+    /// DPDK refused (EAL start, port lookup or set-up).
+    #[error("dpdk: {reason}")]
+    Dpdk {
+        /// The port asked for (empty: the first).
+        interface: String,
+        /// DPDK's reason and what to do.
+        reason: String,
+    },
     /// The device cannot give each worker a port.
     #[error("{device} on {interface:?}: {reason}")]
     Unsupported {

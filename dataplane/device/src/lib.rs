@@ -9,6 +9,7 @@
 //! | [`memory`] | frames in process memory | tests, the pipeline benchmark |
 //! | [`af_packet`] | `AF_PACKET` sockets with TPACKET mmap rings, one per worker in a fanout group | anywhere: the software fallback |
 //! | [`af_xdp`] | `AF_XDP` sockets, one per queue, native or generic XDP | nodes without DPDK |
+//! | [`dpdk`] | a DPDK ethdev, one RX/TX queue pair per worker | NICs bound to DPDK; DPDK vdevs |
 //!
 //! # The burst contract
 //! * [`Port::rx_burst`] receives up to `max` frames and lends each to a closure **in place**
@@ -25,10 +26,11 @@
 pub mod af_packet;
 pub mod af_xdp;
 mod any;
+pub mod dpdk;
 mod error;
 pub mod memory;
 
-pub use any::{AnyPort, DeviceConfig, interface_mac, open, parse_mac};
+pub use any::{AnyPort, DeviceConfig, DpdkOptions, interface_mac, open, parse_mac};
 pub use error::DeviceError;
 
 /// The smallest buffer a port lends to the rx closure: room for a 1518-byte VLAN frame plus
@@ -84,6 +86,8 @@ pub enum DeviceKind {
     AfPacket,
     /// `AF_XDP`.
     AfXdp,
+    /// DPDK.
+    Dpdk,
 }
 
 impl DeviceKind {
@@ -93,6 +97,7 @@ impl DeviceKind {
             DeviceKind::Memory => "memory",
             DeviceKind::AfPacket => "af_packet",
             DeviceKind::AfXdp => "af_xdp",
+            DeviceKind::Dpdk => "dpdk",
         }
     }
 }
@@ -105,8 +110,9 @@ impl std::str::FromStr for DeviceKind {
             "memory" => Ok(DeviceKind::Memory),
             "af_packet" | "af-packet" => Ok(DeviceKind::AfPacket),
             "af_xdp" | "af-xdp" => Ok(DeviceKind::AfXdp),
+            "dpdk" => Ok(DeviceKind::Dpdk),
             other => Err(format!(
-                "unknown device {other:?}: expected memory, af_packet or af_xdp"
+                "unknown device {other:?}: expected memory, af_packet, af_xdp or dpdk"
             )),
         }
     }

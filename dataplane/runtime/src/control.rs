@@ -15,6 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use strait_device::AnyPort;
 use strait_fastpath::{Neighbours, Pipeline};
 use strait_rcu::{Rcu, Writer};
 use strait_shm::{
@@ -24,7 +25,7 @@ use strait_shm::{
 use tracing::{error, info, warn};
 
 use crate::{
-    DataplaneOptions, PacketOptions, Tables, handoff, keeper::Keeper, packets::PacketPath,
+    DataplaneOptions, PacketOptions, Tables, handoff, keeper::Keeper, l7, packets::PacketPath,
     worker::Worker,
 };
 
@@ -71,8 +72,11 @@ pub enum RunError {
 
 /// Runs the data plane until `stop` is set (by SIGTERM/SIGINT in the binary).
 pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
-    let (stats, stats_fd) = StatsRegion::create(opts.cores.len())?;
+    // L4 workers first, then L7 workers: one stats record and one RCU reader each.
+    let workers = opts.cores.len() + opts.l7_cores.len();
+    let (stats, stats_fd) = StatsRegion::create(workers)?;
     let (overlay, overlay_fd) = HealthOverlay::create(opts.health_slots)?;
+    let l7_overlays = l7::overlays(&overlay_fd, opts.l7_cores.len())?;
     let mut paths = match &opts.packets {
         Some(p) => packet_paths(p, opts.cores.len())?,
         None => Vec::new(),
@@ -82,7 +86,8 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
         path: opts.state_dir.clone(),
         source,
     })?;
-    let (writer, readers) = Rcu::<Tables>::new(opts.cores.len());
+    let (writer, readers) = Rcu::<Tables>::new(workers);
+    let mut readers = readers.into_iter();
     let image_path = opts.state_dir.join(IMAGE_FILE);
     let (keeper, keeper_thread) =
         Keeper::start(image_path.clone()).map_err(|source| RunError::StateDir {
@@ -96,11 +101,11 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
         image_path,
         link_socket: opts.link_socket.clone(),
         fds: [stats_fd, overlay_fd],
-        workers: opts.cores.len() as u32,
+        workers: workers as u32,
     };
     control.load_last_good();
     thread::scope(|scope| {
-        for (index, (reader, &core)) in readers.into_iter().zip(&opts.cores).enumerate() {
+        for (index, (&core, reader)) in opts.cores.iter().zip(readers.by_ref()).enumerate() {
             let stats = stats.worker(index).expect("one stats record per worker");
             let worker = Worker {
                 index,
@@ -116,6 +121,7 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
                 .spawn_scoped(scope, move || worker.run())
                 .map_err(|source| RunError::Spawn { index, source })?;
         }
+        l7::spawn(scope, &opts, readers, &stats, stop, l7_overlays)?;
         control.run(stop);
         Ok::<_, RunError>(())
     })?;
@@ -128,10 +134,13 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
 /// Opens one port per worker and builds each worker's pipeline and hand-off rings.
 fn packet_paths(opts: &PacketOptions, workers: usize) -> Result<Vec<PacketPath>, RunError> {
     let mut node = opts.node.clone();
-    if node.mac == [0; 6] {
-        node.mac = strait_device::interface_mac(&opts.device.interface)?;
-    }
     let ports = strait_device::open(&opts.device, workers)?;
+    if node.mac == [0; 6] {
+        node.mac = match ports.first().and_then(AnyPort::mac) {
+            Some(mac) => mac,
+            None => strait_device::interface_mac(&opts.device.interface)?,
+        };
+    }
     let neighbours = Neighbours::new();
     for &(ip, mac) in &opts.neighbours {
         let key = match ip {

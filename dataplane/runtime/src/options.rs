@@ -25,6 +25,10 @@ pub struct DataplaneOptions {
     pub health_slots: u32,
     /// The L4 packet path; `None` runs workers that only follow generations.
     pub packets: Option<PacketOptions>,
+    /// One L7 (HTTP proxy) worker is pinned to each of these cores (none when empty).
+    pub l7_cores: Vec<usize>,
+    /// How the L7 workers run.
+    pub l7: strait_l7::L7Options,
 }
 
 /// Frames per burst when not set.

@@ -84,6 +84,11 @@ impl Tables {
         &self.image
     }
 
+    /// The shared handle on the image, for L7 workers that keep it past their RCU turn.
+    pub(crate) fn image_arc(&self) -> &Arc<Image<MappedImage>> {
+        &self.image
+    }
+
     /// Another handle on the image, for the keeper thread.
     pub(crate) fn shared(&self) -> Arc<Image<MappedImage>> {
         self.image.clone()

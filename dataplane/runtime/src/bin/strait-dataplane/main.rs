@@ -1,5 +1,7 @@
 //! `strait-dataplane`: the Strait data plane.
 
+mod dpdk_args;
+
 use std::{
     path::PathBuf,
     sync::{Arc, atomic::AtomicBool},
@@ -8,7 +10,9 @@ use std::{
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use clap::Parser;
-use strait_dataplane::{DataplaneOptions, PacketOptions, allowed_cores, options, parse_cores};
+use strait_dataplane::{
+    DataplaneOptions, L7Driver, L7Options, PacketOptions, allowed_cores, options, parse_cores,
+};
 use strait_device::{DeviceConfig, DeviceKind, RingSizes, XdpMode, parse_mac};
 use strait_fastpath::{Exception, NodeConfig};
 
@@ -31,15 +35,24 @@ struct Args {
     health_slots: u32,
     #[command(flatten)]
     packets: PacketArgs,
+    /// Cores to run L7 (HTTP proxy) workers on, one worker each: e.g. 1 or 2-3 (may share
+    /// cores with --cores). Default: no L7 worker.
+    #[arg(long, value_parser = |s: &str| parse_cores(s).map(CoreList))]
+    l7_cores: Option<CoreList>,
+    /// The L7 workers' event loop: auto (io_uring, else epoll), io_uring, or poll (epoll).
+    #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<L7Driver>())]
+    l7_driver: L7Driver,
 }
 
 /// The L4 packet path (off unless --device is given).
 #[derive(Debug, clap::Args)]
 struct PacketArgs {
-    /// Packet device: af_packet (software fallback, runs anywhere), af_xdp, or memory (tests).
+    /// Packet device: af_packet (software fallback, runs anywhere), af_xdp, dpdk (a build
+    /// with --features dpdk), or memory (tests).
     #[arg(long, value_parser = |s: &str| s.parse::<DeviceKind>())]
     device: Option<DeviceKind>,
-    /// Interface the device drives (required with af_packet and af_xdp).
+    /// Interface the device drives (required with af_packet and af_xdp); with dpdk, the port:
+    /// a PCI address or a vdev name (default: the first port).
     #[arg(long, required_if_eq_any([("device", "af_packet"), ("device", "af_xdp")]))]
     interface: Option<String>,
     /// XDP attach mode: auto (native if the driver has it), native or generic.
@@ -77,6 +90,8 @@ struct PacketArgs {
     /// Receive and transmit ring frames per port (a power of two).
     #[arg(long, default_value_t = 4096, value_parser = parse_ring)]
     ring: u32,
+    #[command(flatten)]
+    dpdk: dpdk_args::DpdkArgs,
 }
 
 type MacArg = [u8; 6];
@@ -124,7 +139,7 @@ fn parse_ring(s: &str) -> Result<u32, String> {
 }
 
 impl PacketArgs {
-    fn options(self) -> Option<PacketOptions> {
+    fn options(self, main_core: usize) -> Option<PacketOptions> {
         let kind = self.device?;
         let mut node = NodeConfig::new(self.mac.unwrap_or([0; 6]));
         node.snat_v4 = self.node_v4;
@@ -145,6 +160,7 @@ impl PacketArgs {
                     tx: self.ring,
                 },
                 xdp_mode: self.xdp_mode,
+                dpdk: self.dpdk.options(main_core),
             },
             node,
             neighbours: self.neighbours,
@@ -157,7 +173,7 @@ impl PacketArgs {
 #[derive(Clone, Debug)]
 struct CoreList(Vec<usize>);
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
     let args = Args::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("STRAIT_LOG")
@@ -167,18 +183,49 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    match run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strait-dataplane: {}", one_line(e.as_ref()));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let cores = args.cores.map_or_else(allowed_cores, |c| c.0);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone())?;
     }
+    let main_core = cores.first().copied().unwrap_or(0);
     let opts = DataplaneOptions {
         cores,
         link_socket: args.link_socket,
         state_dir: args.state_dir,
         health_slots: args.health_slots,
-        packets: args.packets.options(),
+        packets: args.packets.options(main_core),
+        l7_cores: args.l7_cores.map_or_else(Vec::new, |c| c.0),
+        l7: L7Options {
+            driver: args.l7_driver,
+            ..L7Options::default()
+        },
     };
     strait_dataplane::run(opts, &stop)?;
     Ok(())
+}
+
+/// An error and its causes on one line, each cause only if the text so far does not
+/// already say it.
+fn one_line(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    text
 }

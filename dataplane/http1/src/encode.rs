@@ -1,0 +1,165 @@
+//! Head encoders: write a request or response head into a `Vec<u8>`, with fields dropped and
+//! added on the way, and hop-by-hop removal (RFC 9110 §7.6.1).
+//!
+//! Invariants: everything written is valid HTTP/1.1 by this crate's own parser rules. Parsed
+//! heads are valid already; bytes supplied by the caller (added fields, a new target) are
+//! checked. On `Err`, [`encode_request`] and [`encode_response`] leave `out` as they found it;
+//! the `write_*` functions leave it at the last complete line. An `Err` here is the caller's
+//! mistake, not the peer's: its `status()` does not apply.
+//!
+//! Order of use: [`encode_request`] / [`encode_response`] for a parsed head, or
+//! [`write_request_line`] / [`write_status_line`], then [`write_fields`] / [`write_field`],
+//! then [`end_head`]. The body is framed separately (see [`crate::chunk_encode`]).
+
+use crate::chars::{is_field_byte, is_ows, is_token, is_vchar, list_items};
+use crate::fields::Fields;
+use crate::{Error, RequestHead, ResponseHead, Version};
+
+/// Fields always removed by an intermediary, whether or not `Connection` lists them.
+const HOP_BY_HOP: [&[u8]; 6] = [
+    b"connection",
+    b"proxy-connection",
+    b"keep-alive",
+    b"te",
+    b"transfer-encoding",
+    b"upgrade",
+];
+
+/// What to change in a head while encoding it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rewrite<'a> {
+    /// Remove hop-by-hop fields ([`is_hop_by_hop`]). The proxy sets this unless it forwards
+    /// an upgrade, where it re-adds `Connection: upgrade` and `Upgrade` itself.
+    pub drop_hop_by_hop: bool,
+    /// Names of fields to remove (case-insensitive), e.g. `content-length` when re-framing.
+    pub drop: &'a [&'a [u8]],
+    /// Fields to append after the kept ones, in order.
+    pub add: &'a [(&'a [u8], &'a [u8])],
+}
+
+/// Whether a field named `name` is hop-by-hop in a head with `fields` (read from `buf`): one of
+/// `Connection`, `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding`, `Upgrade`, or a
+/// name listed as an option in any `Connection` field.
+pub fn is_hop_by_hop(name: &[u8], fields: &Fields, buf: &[u8]) -> bool {
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+        || fields
+            .get_all(buf, b"connection")
+            .flat_map(list_items)
+            .any(|option| name.eq_ignore_ascii_case(option))
+}
+
+/// Writes `method SP target SP version CRLF`.
+pub fn write_request_line(
+    out: &mut Vec<u8>,
+    method: &[u8],
+    target: &[u8],
+    version: Version,
+) -> Result<(), Error> {
+    if !is_token(method) {
+        return Err(Error::InvalidMethod);
+    }
+    if target.is_empty() || !target.iter().all(|&b| is_vchar(b) && b != b'#') {
+        return Err(Error::InvalidTarget);
+    }
+    for part in [method, b" ", target, b" ", version.as_bytes(), b"\r\n"] {
+        out.extend_from_slice(part);
+    }
+    Ok(())
+}
+
+/// Writes `version SP status SP reason CRLF`; `status` must be in 100..=599.
+pub fn write_status_line(
+    out: &mut Vec<u8>,
+    version: Version,
+    status: u16,
+    reason: &[u8],
+) -> Result<(), Error> {
+    if !(100..=599).contains(&status) || !reason.iter().all(|&b| is_field_byte(b)) {
+        return Err(Error::InvalidStatusLine);
+    }
+    let digits = [
+        b'0' + (status / 100) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+    ];
+    for part in [version.as_bytes(), b" ", &digits, b" ", reason, b"\r\n"] {
+        out.extend_from_slice(part);
+    }
+    Ok(())
+}
+
+/// Writes `name: value CRLF` after checking the name is a token and the value holds no
+/// control byte (so no CR/LF injection) and no surrounding whitespace.
+pub fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), Error> {
+    if !is_token(name) {
+        return Err(Error::InvalidHeaderName);
+    }
+    let padded =
+        value.first().is_some_and(|&b| is_ows(b)) || value.last().is_some_and(|&b| is_ows(b));
+    if padded || !value.iter().all(|&b| is_field_byte(b)) {
+        return Err(Error::InvalidHeaderValue);
+    }
+    for part in [name, b": ", value, b"\r\n"] {
+        out.extend_from_slice(part);
+    }
+    Ok(())
+}
+
+/// Writes the fields of a parsed head (read from `buf`) that `rewrite` keeps, then its added
+/// fields.
+pub fn write_fields(
+    out: &mut Vec<u8>,
+    fields: &Fields,
+    buf: &[u8],
+    rewrite: &Rewrite<'_>,
+) -> Result<(), Error> {
+    for (name, value) in fields.iter(buf) {
+        let dropped = rewrite.drop.iter().any(|d| name.eq_ignore_ascii_case(d))
+            || (rewrite.drop_hop_by_hop && is_hop_by_hop(name, fields, buf));
+        if !dropped {
+            write_field(out, name, value)?;
+        }
+    }
+    for (name, value) in rewrite.add {
+        write_field(out, name, value)?;
+    }
+    Ok(())
+}
+
+/// Ends a head with the empty line.
+pub fn end_head(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes a whole request head: its own request line (as HTTP/1.1, the only version spoken
+/// upstream), the fields `rewrite` keeps and adds, and the empty line.
+pub fn encode_request(
+    out: &mut Vec<u8>,
+    head: &RequestHead,
+    buf: &[u8],
+    rewrite: &Rewrite<'_>,
+) -> Result<(), Error> {
+    let start = out.len();
+    let method = head.method_name.get(buf);
+    write_request_line(out, method, head.target.get(buf), Version::Http11)
+        .and_then(|()| write_fields(out, &head.fields, buf, rewrite))
+        .inspect_err(|_| out.truncate(start))?;
+    end_head(out);
+    Ok(())
+}
+
+/// Writes a whole response head: its own status line (as HTTP/1.1), the fields `rewrite`
+/// keeps and adds, and the empty line.
+pub fn encode_response(
+    out: &mut Vec<u8>,
+    head: &ResponseHead,
+    buf: &[u8],
+    rewrite: &Rewrite<'_>,
+) -> Result<(), Error> {
+    let start = out.len();
+    write_status_line(out, Version::Http11, head.status, head.reason.get(buf))
+        .and_then(|()| write_fields(out, &head.fields, buf, rewrite))
+        .inspect_err(|_| out.truncate(start))?;
+    end_head(out);
+    Ok(())
+}

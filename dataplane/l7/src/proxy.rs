@@ -1,0 +1,184 @@
+//! One exchange with an upstream: the request head and body go up while the response comes
+//! down, both streamed, concurrently (an upstream may answer before it has read the body).
+//!
+//! Order: [`exchange`] sends the head (with the start of the body in the same write), then
+//! races the upload against the download; the outcome says what the client connection does
+//! next. An upstream connection goes back to the pool only after a clean exchange.
+//!
+//! Invariants:
+//! * Nothing is answered to the client twice: once a response byte has been written, a failure
+//!   closes the client connection instead of answering.
+//! * A request is sent again ([`Outcome::Stale`]) only when it has no body, the upstream
+//!   connection came from the pool, and the upstream sent nothing back: the request cannot have
+//!   been acted on twice in a way the client could see.
+//! * The client connection is kept only when both bodies were complete and both sides allow it.
+
+use std::{cell::Cell, net::SocketAddr, pin::pin, time::Duration};
+
+use compio::net::TcpStream;
+use futures_util::future::{Either, select};
+use strait_http1::{BodyDecoder, BodyFraming, Method, Version};
+use tracing::debug;
+
+use crate::body::{Frame, Pump, PumpError};
+use crate::download::{Down, DownError, Download};
+use crate::headers::Mods;
+use crate::io::Inbound;
+use crate::worker::Shared;
+
+/// The facts of the client's request the exchange acts on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Facts {
+    pub(crate) method: Method,
+    pub(crate) version: Version,
+    pub(crate) keep_alive: bool,
+    pub(crate) framing: BodyFraming,
+    /// The client asked to switch protocols.
+    pub(crate) upgrade: bool,
+}
+
+impl Facts {
+    fn bodiless(&self) -> bool {
+        matches!(self.framing, BodyFraming::None | BodyFraming::Length(0))
+    }
+}
+
+/// A connection to an endpoint.
+#[derive(Debug)]
+pub(crate) struct Upstream {
+    pub(crate) stream: TcpStream,
+    pub(crate) addr: SocketAddr,
+    /// It came from the pool.
+    pub(crate) reused: bool,
+}
+
+/// What the client connection does after an exchange.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The response went out whole; whether the connection may carry another request.
+    Done { client_reusable: bool },
+    /// A pooled connection failed before answering; send the request again on a new one.
+    Stale,
+    /// Nothing was answered yet: answer this status with this reason, then close.
+    Answer(u16, &'static str),
+    /// The connection cannot continue (the client left, or the response broke off): drop it.
+    Close,
+}
+
+/// Everything an exchange needs besides the upstream connection.
+#[derive(Debug)]
+pub(crate) struct Exchange<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) client: &'a TcpStream,
+    pub(crate) client_in: &'a mut Inbound,
+    /// The encoded upstream request head.
+    pub(crate) head: &'a [u8],
+    pub(crate) facts: Facts,
+    pub(crate) response_mods: &'a Mods<'a>,
+    /// From now until the response head has arrived.
+    pub(crate) response_timeout: Duration,
+}
+
+enum Raced {
+    Both(Result<(), PumpError>, Result<Down, DownError>),
+    DownloadFirst(Result<Down, DownError>),
+    UploadFailed(PumpError),
+}
+
+/// Runs one exchange; see the module documentation.
+pub(crate) async fn exchange(x: Exchange<'_>, up: Upstream) -> Outcome {
+    let opts = &x.shared.opts;
+    let started = Cell::new(false);
+    let heard = Cell::new(false);
+    let sent = Cell::new(false);
+    let mut up_in = Inbound::default();
+    let mut up_out = Vec::with_capacity(x.head.len() + 1024);
+    up_out.extend_from_slice(x.head);
+    let mut decoder = BodyDecoder::new(x.facts.framing, &opts.limits);
+    let mut down_out = Vec::new();
+    let raced = {
+        let pump = Pump {
+            decoder: &mut decoder,
+            from: x.client,
+            inbound: &mut *x.client_in,
+            to: &up.stream,
+            frame: match x.facts.framing {
+                BodyFraming::Chunked => Frame::Chunked,
+                _ => Frame::Raw,
+            },
+            out: &mut up_out,
+            chunk: opts.read_chunk,
+            timeout: opts.body_timeout,
+        };
+        let upload = pin!(async {
+            let done = pump.run().await;
+            sent.set(done.is_ok());
+            done
+        });
+        let download = pin!(
+            Download {
+                shared: x.shared,
+                upstream: &up.stream,
+                inbound: &mut up_in,
+                client: x.client,
+                facts: x.facts,
+                mods: x.response_mods,
+                out: &mut down_out,
+                started: &started,
+                heard: &heard,
+                sent: &sent,
+                timeout: x.response_timeout,
+            }
+            .run()
+        );
+        match select(upload, download).await {
+            Either::Left((Ok(()), download)) => Raced::Both(Ok(()), download.await),
+            Either::Left((Err(e @ PumpError::Write(_)), download)) => {
+                Raced::Both(Err(e), download.await)
+            }
+            Either::Left((Err(e), _)) => Raced::UploadFailed(e),
+            Either::Right((down, _)) => Raced::DownloadFirst(down),
+        }
+    };
+    let stale_able = up.reused && x.facts.bodiless() && !heard.get();
+    match raced {
+        Raced::Both(
+            sent,
+            Ok(Down::Complete {
+                upstream_reusable,
+                client_close,
+            }),
+        ) => {
+            if sent.is_ok() && upstream_reusable && up_in.buf.is_empty() {
+                x.shared.pool.put(up.addr, up.stream);
+            }
+            Outcome::Done {
+                client_reusable: sent.is_ok() && !client_close,
+            }
+        }
+        Raced::Both(Ok(()), Ok(Down::Upgraded)) => {
+            crate::download::tunnel(x.shared, x.client, x.client_in, &up.stream, &mut up_in).await;
+            Outcome::Close
+        }
+        Raced::Both(_, Ok(Down::Upgraded)) | Raced::DownloadFirst(Ok(Down::Upgraded)) => {
+            Outcome::Close
+        }
+        Raced::DownloadFirst(Ok(Down::Complete { .. })) => Outcome::Done {
+            client_reusable: false,
+        },
+        Raced::Both(_, Err(e)) | Raced::DownloadFirst(Err(e)) => {
+            debug!(upstream = %up.addr, error = %e, reused = up.reused, "exchange failed");
+            if stale_able && e.before_response() {
+                return Outcome::Stale;
+            }
+            match e.answer() {
+                Some((status, reason)) if !started.get() => Outcome::Answer(status, reason),
+                _ => Outcome::Close,
+            }
+        }
+        Raced::UploadFailed(PumpError::Body(e)) if !started.get() => {
+            Outcome::Answer(e.status(), e.reason())
+        }
+        Raced::UploadFailed(_) => Outcome::Close,
+    }
+}

@@ -1,0 +1,252 @@
+//! Real HTTP/1.1 upstream servers for the L7 tests (hyper on a tokio runtime of its own), on
+//! loopback, stopped when dropped.
+//!
+//! Every server answers with its own name and counts what it saw: connections accepted,
+//! requests served, raw bytes received (so a test can prove a request never reached it).
+//! Paths:
+//! * `/echo`: streams the request body back;
+//! * `/count`: reads the body as a stream and answers `bytes=N sum=S` (S: wrapping byte sum);
+//! * `/stream?bytes=N`: answers N bytes of a fixed pattern, chunked, produced as they are sent;
+//! * anything else: the server's name, with every `x-…` request field echoed back as
+//!   `x-echo-…`.
+//!
+//! Every answer carries `x-upstream: NAME`.
+
+use std::{
+    convert::Infallible,
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    task::{Context, Poll},
+    thread,
+};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::{Request, Response, body::Frame, body::Incoming, service::service_fn};
+use hyper_util::rt::TokioIo;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::oneshot,
+};
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+/// What a server saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    connections: AtomicU64,
+    requests: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// A running upstream server; see the module documentation.
+#[derive(Debug)]
+pub struct Upstream {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its name (the body of its plain answers).
+    pub name: String,
+    seen: Arc<Seen>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Upstream {
+    /// Starts a server named `name` on a free loopback port.
+    pub fn start(name: &str) -> Upstream {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind upstream");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let addr = std_listener.local_addr().expect("local addr");
+        let seen = Arc::new(Seen::default());
+        let (stop, stopped) = oneshot::channel();
+        let (task_seen, task_name) = (seen.clone(), name.to_owned());
+        let thread = thread::Builder::new()
+            .name(format!("upstream-{name}"))
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("tokio runtime");
+                rt.block_on(async move {
+                    let listener = TcpListener::from_std(std_listener).expect("listener");
+                    tokio::select! {
+                        _ = serve(listener, task_name, task_seen) => {}
+                        _ = stopped => {}
+                    }
+                });
+            })
+            .expect("upstream thread");
+        Upstream {
+            addr,
+            name: name.to_owned(),
+            seen,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.seen.connections.load(Ordering::SeqCst)
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> u64 {
+        self.seen.requests.load(Ordering::SeqCst)
+    }
+
+    /// Raw bytes received so far, on every connection.
+    pub fn bytes(&self) -> u64 {
+        self.seen.bytes.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn serve(listener: TcpListener, name: String, seen: Arc<Seen>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        seen.connections.fetch_add(1, Ordering::SeqCst);
+        let io = TokioIo::new(Counting {
+            inner: stream,
+            seen: seen.clone(),
+        });
+        let (name, seen) = (name.clone(), seen.clone());
+        tokio::spawn(async move {
+            let service = service_fn(move |req| answer(req, name.clone(), seen.clone()));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
+async fn answer(
+    req: Request<Incoming>,
+    name: String,
+    seen: Arc<Seen>,
+) -> Result<Response<Body>, Infallible> {
+    seen.requests.fetch_add(1, Ordering::SeqCst);
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let mut response = match path.as_str() {
+        "/echo" => Response::new(req.into_body().boxed()),
+        "/count" => {
+            let (mut n, mut sum) = (0u64, 0u64);
+            let mut body = req.into_body();
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Some(data) = frame.data_ref() {
+                    n += data.len() as u64;
+                    sum = data.iter().fold(sum, |s, &b| s.wrapping_add(u64::from(b)));
+                }
+            }
+            Response::new(full(format!("bytes={n} sum={sum}")))
+        }
+        "/stream" => {
+            let total: u64 = query
+                .strip_prefix("bytes=")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            Response::new(pattern(total))
+        }
+        _ => {
+            let echoed: Vec<_> = req
+                .headers()
+                .iter()
+                .filter(|(k, _)| k.as_str().starts_with("x-"))
+                .map(|(k, v)| (format!("x-echo-{}", k.as_str()), v.clone()))
+                .collect();
+            let mut r = Response::new(full(name.clone()));
+            for (k, v) in echoed {
+                r.headers_mut().insert(
+                    hyper::header::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                    v,
+                );
+            }
+            r
+        }
+    };
+    response
+        .headers_mut()
+        .insert("x-upstream", name.parse().expect("name is a header value"));
+    Ok(response)
+}
+
+fn full(text: String) -> Body {
+    Full::new(Bytes::from(text))
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// The byte at offset `i` of a `/stream` answer.
+pub fn pattern_byte(i: u64) -> u8 {
+    (i % 251) as u8
+}
+
+/// `total` bytes of the pattern in 64 KiB frames, made as they are sent.
+fn pattern(total: u64) -> Body {
+    const FRAME: u64 = 64 * 1024;
+    let frames = (0..total.div_ceil(FRAME)).map(move |i| {
+        let start = i * FRAME;
+        let data: Vec<u8> = (start..(start + FRAME).min(total))
+            .map(pattern_byte)
+            .collect();
+        Ok::<_, hyper::Error>(Frame::data(Bytes::from(data)))
+    });
+    StreamBody::new(tokio_stream::iter(frames)).boxed()
+}
+
+/// A socket that counts the bytes read from it.
+struct Counting {
+    inner: TcpStream,
+    seen: Arc<Seen>,
+}
+
+impl AsyncRead for Counting {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        self.seen.bytes.fetch_add(read as u64, Ordering::SeqCst);
+        polled
+    }
+}
+
+impl AsyncWrite for Counting {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
