@@ -14,7 +14,7 @@ use std::{
 };
 
 use common::{NODE_MAC, SNAT4, Svc, backend_mac, healthy};
-use strait_device::{DeviceConfig, DeviceKind, DpdkOptions, Port, RingSizes, Verdict};
+use strait_device::{DeviceConfig, Port, Verdict};
 use strait_e2e::bin;
 use strait_fastpath::{Action, Neighbours, Pipeline, counter};
 use strait_table::L4Mode;
@@ -26,19 +26,7 @@ use strait_table::L4Mode;
 fn the_pipeline_forwards_over_a_dpdk_ring_port() {
     const FLOWS: u16 = 300;
     let main_core = strait_dataplane::allowed_cores()[0];
-    let config = DeviceConfig {
-        kind: DeviceKind::Dpdk,
-        interface: "net_ring0".into(),
-        rings: RingSizes { rx: 1024, tx: 1024 },
-        dpdk: DpdkOptions {
-            vdevs: vec!["net_ring0".into()],
-            no_huge: true,
-            memory_mb: 256,
-            main_core,
-            ..DpdkOptions::default()
-        },
-        ..DeviceConfig::default()
-    };
+    let config = DeviceConfig::dpdk_vdev("net_ring0", main_core);
     let mut ports = strait_device::open(&config, 1).expect("a DPDK net_ring port");
     let port = &mut ports[0];
     assert!(port.mac().is_some(), "a DPDK port has its own MAC");

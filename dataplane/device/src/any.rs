@@ -51,6 +51,27 @@ impl Default for DeviceConfig {
     }
 }
 
+impl DeviceConfig {
+    /// The `dpdk` device on one virtual device `spec` (`driver<n>[,key=value…]`), its port,
+    /// without hugepages (256 MB), with the EAL's main lcore on `main_core`: tests and
+    /// benchmarks.
+    pub fn dpdk_vdev(spec: &str, main_core: usize) -> DeviceConfig {
+        DeviceConfig {
+            kind: DeviceKind::Dpdk,
+            interface: spec.split(',').next().unwrap_or(spec).to_owned(),
+            rings: RingSizes { rx: 1024, tx: 1024 },
+            dpdk: DpdkOptions {
+                vdevs: vec![spec.to_owned()],
+                no_huge: true,
+                memory_mb: 256,
+                main_core,
+                ..DpdkOptions::default()
+            },
+            ..DeviceConfig::default()
+        }
+    }
+}
+
 /// How the `dpdk` device starts DPDK.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DpdkOptions {
