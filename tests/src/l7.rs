@@ -38,12 +38,19 @@ pub fn free_port() -> u16 {
 impl L7Node {
     /// Starts everything; no config is applied yet.
     pub fn start() -> L7Node {
+        L7Node::start_with(&[])
+    }
+
+    /// [`L7Node::start`], with more data-plane flags.
+    pub fn start_with(flags: &[&str]) -> L7Node {
         let upstreams = ["alpha", "beta", "gamma"].map(Upstream::start);
         let mut node = Node::new();
         node.start_agent();
         let (cores, n) = test_cores();
         let first = cores.split(',').next().expect("a core").to_owned();
-        node.start_dataplane_with(&first, None, &["--l7-cores", &cores]);
+        let mut args = vec!["--l7-cores", cores.as_str()];
+        args.extend_from_slice(flags);
+        node.start_dataplane_with(&first, None, &args);
         L7Node {
             node,
             upstreams,

@@ -15,6 +15,8 @@
 //!   data plane's peak memory stays bounded.
 //! * **Smuggling**: every request of `tests/corpus/http1` gets the status its MANIFEST says;
 //!   the rejected ones never reach an upstream (not one byte), the accepted ones do.
+//! * **Slowloris**: clients that trickle a request head a byte at a time get 408 and are cut
+//!   at the header-read timeout, while other clients are served at once all along.
 
 use std::{collections::HashMap, io::Write, net::TcpStream, thread, time::Duration};
 
@@ -357,5 +359,63 @@ fn smuggling_corpus_gets_its_statuses_and_never_reaches_an_upstream() {
     assert_eq!(
         checked, files,
         "every corpus file is in the MANIFEST and was sent"
+    );
+}
+
+#[test]
+fn slowloris_clients_are_cut_at_the_header_read_timeout_while_others_are_served() {
+    use std::time::Instant;
+    const SLOW: usize = 32;
+    let mut n = L7Node::start_with(&["--l7-header-timeout", "1s"]);
+    n.apply(&catch_all_config(&n));
+    // Each slow client sends a request line and then one header byte every 100 ms: never a
+    // whole head.
+    let start = Instant::now();
+    let slow: Vec<_> = (0..SLOW)
+        .map(|_| {
+            let mut c = n.client();
+            c.send(b"GET / HTTP/1.1\r\nHost: s.example\r\nX-Slow: ")
+                .unwrap();
+            let mut w = c.writer().unwrap();
+            let trickle = thread::spawn(move || {
+                for _ in 0..50 {
+                    thread::sleep(Duration::from_millis(100));
+                    if w.write_all(b"a").is_err() {
+                        return;
+                    }
+                }
+            });
+            (c, trickle)
+        })
+        .collect();
+    // Meanwhile other clients are served, each request at once.
+    let mut served = 0;
+    let mut slowest = Duration::ZERO;
+    while start.elapsed() < Duration::from_millis(1500) {
+        let t = Instant::now();
+        let r = get(&n, "s.example", "/", "");
+        slowest = slowest.max(t.elapsed());
+        assert_eq!(r.status, 200);
+        served += 1;
+    }
+    assert!(
+        served >= 10,
+        "only {served} requests served beside the slow clients"
+    );
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a request beside the slow clients took {slowest:?}"
+    );
+    // Every slow client got 408 and a closed connection, about a second after its first byte.
+    for (mut c, trickle) in slow {
+        let r = c.response().expect("a 408 before the close");
+        assert_eq!(r.status, 408, "{}", r.text());
+        assert!(c.closed(), "the slow connection is closed");
+        trickle.join().unwrap();
+    }
+    let cut = start.elapsed();
+    assert!(
+        cut < Duration::from_secs(5),
+        "slow clients were cut after {cut:?}, not at the 1 s header-read timeout"
     );
 }

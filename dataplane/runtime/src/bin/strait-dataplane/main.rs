@@ -5,6 +5,7 @@ mod dpdk_args;
 use std::{
     path::PathBuf,
     sync::{Arc, atomic::AtomicBool},
+    time::Duration,
 };
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -42,6 +43,30 @@ struct Args {
     /// The L7 workers' event loop: auto (io_uring, else epoll), io_uring, or poll (epoll).
     #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<L7Driver>())]
     l7_driver: L7Driver,
+    /// How long a client may take to send a request head, from its first byte (then 408 and
+    /// close: slow clients cannot hold a worker's connections): e.g. 10s, 500ms.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    l7_header_timeout: Duration,
+    /// How long a client connection may wait for its next request.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    l7_idle_timeout: Duration,
+}
+
+/// `500ms`, `10s` or `2m`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let err = || format!("{s:?} is not a duration like 500ms, 10s or 2m");
+    let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?);
+    let n: u64 = number.parse().map_err(|_| err())?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => return Err(err()),
+    };
+    if d.is_zero() {
+        return Err(format!("{s:?}: a timeout must be longer than zero"));
+    }
+    Ok(d)
 }
 
 /// The L4 packet path (off unless --device is given).
@@ -208,6 +233,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         l7_cores: args.l7_cores.map_or_else(Vec::new, |c| c.0),
         l7: L7Options {
             driver: args.l7_driver,
+            header_read_timeout: args.l7_header_timeout,
+            idle_timeout: args.l7_idle_timeout,
             ..L7Options::default()
         },
     };
