@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 
-ensure_packages "${BUILD_PACKAGES[@]}" "${DPDK_PACKAGES[@]}"
+# wrk loads the L7 path while its routes change (tests/tests/l7.rs).
+ensure_packages "${BUILD_PACKAGES[@]}" "${DPDK_PACKAGES[@]}" wrk
 ensure_rust
 
 # Everything is built and tested with the DPDK device; the default build (no DPDK) is built

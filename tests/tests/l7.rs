@@ -15,6 +15,9 @@
 //!   data plane's peak memory stays bounded.
 //! * **Smuggling**: every request of `tests/corpus/http1` gets the status its MANIFEST says;
 //!   the rejected ones never reach an upstream (not one byte), the accepted ones do.
+//! * **Route change under load**: wrk keeps 8 keep-alive connections busy while `straitctl
+//!   apply` moves every request from one upstream to another: not one request fails, and
+//!   both upstreams served.
 //! * **Slowloris**: clients that trickle a request head a byte at a time get 408 and are cut
 //!   at the header-read timeout, while other clients are served at once all along.
 
@@ -220,12 +223,18 @@ fn routes_balances_reuses_connections_and_follows_route_changes() {
 
 /// One listener, everything to `alpha`.
 fn catch_all_config(n: &L7Node) -> String {
+    all_to(n, 0)
+}
+
+/// Every request to upstream `i` (a cluster of its name).
+fn all_to(n: &L7Node, i: usize) -> String {
+    let name = &n.upstreams[i].name;
     format!(
         "listeners:\n  - {{ name: web, address: 127.0.0.1, port: {}, protocol: HTTP }}\n\
-         httpRoutes:\n  - name: all\n    parentRefs: [web]\n    rules:\n      - backendRefs: [{{ name: alpha }}]\n\
-         clusters:\n  - {{ name: alpha, endpoints: [{{ address: \"{}\" }}] }}\n",
+         httpRoutes:\n  - name: all\n    parentRefs: [web]\n    rules:\n      - backendRefs: [{{ name: {name} }}]\n\
+         clusters:\n  - {{ name: {name}, endpoints: [{{ address: \"{}\" }}] }}\n",
         n.port,
-        n.upstream(0)
+        n.upstream(i)
     )
 }
 
@@ -418,4 +427,49 @@ fn slowloris_clients_are_cut_at_the_header_read_timeout_while_others_are_served(
         cut < Duration::from_secs(5),
         "slow clients were cut after {cut:?}, not at the 1 s header-read timeout"
     );
+}
+
+#[test]
+fn a_route_change_under_load_fails_no_request() {
+    let mut n = L7Node::start();
+    n.apply(&all_to(&n, 0));
+    let url = format!("http://{}/", n.addr());
+    let wrk = std::process::Command::new("wrk")
+        .args(["-t", "2", "-c", "8", "-d", "4s", "--latency", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wrk (Debian package wrk; scripts/test.sh installs it)");
+    thread::sleep(Duration::from_millis(1500));
+    let before = n.upstreams[1].requests();
+    n.apply(&all_to(&n, 1));
+    let out = wrk.wait_with_output().expect("wrk output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "wrk failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let requests: u64 = text
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .split_once(" requests in ")
+                .map(|(n, _)| n.trim().parse().ok())
+        })
+        .flatten()
+        .unwrap_or_else(|| panic!("no request count in wrk's output:\n{text}"));
+    assert!(requests > 100, "wrk sent only {requests} requests:\n{text}");
+    assert!(
+        !text.contains("Socket errors"),
+        "connections failed:\n{text}"
+    );
+    assert!(!text.contains("Non-2xx or 3xx"), "requests failed:\n{text}");
+    let (alpha, beta) = (n.upstreams[0].requests(), n.upstreams[1].requests());
+    assert_eq!(before, 0, "beta served nothing before the change");
+    assert!(
+        alpha > 0 && beta > 0,
+        "both sides of the change served: alpha={alpha} beta={beta}"
+    );
+    eprintln!("{requests} requests under the change: alpha={alpha} beta={beta}");
 }
