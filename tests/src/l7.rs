@@ -7,7 +7,6 @@
 
 use std::{
     net::{SocketAddr, TcpListener},
-    path::PathBuf,
     time::Duration,
 };
 
@@ -73,18 +72,7 @@ impl L7Node {
     /// Applies `yaml` with `--wait` and waits until every worker runs it and the listener
     /// accepts connections.
     pub fn apply(&mut self, yaml: &str) {
-        let file: PathBuf = self.node.path("config.yaml");
-        std::fs::write(&file, yaml).expect("writing the config");
-        let out = self
-            .node
-            .ctl(&["apply", "-f", file.to_str().expect("utf-8 path"), "--wait"]);
-        assert!(
-            out.status.success(),
-            "apply failed: {}{}\n--- data plane log ---\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            self.dataplane_log()
-        );
+        self.node.apply_yaml(yaml);
         self.applied += 1;
         self.node.wait_workers_on(self.applied, self.workers);
         let addr = self.addr();
@@ -100,11 +88,7 @@ impl L7Node {
 
     /// What the data plane logged.
     pub fn dataplane_log(&self) -> String {
-        self.node
-            .dataplane
-            .as_ref()
-            .map(|p| p.log())
-            .unwrap_or_default()
+        self.node.dataplane_log()
     }
 
     /// The data plane's process id.

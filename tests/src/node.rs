@@ -116,6 +116,26 @@ impl Node {
         straitctl(&self.api(), args)
     }
 
+    /// What the data plane logged (empty before it starts).
+    pub fn dataplane_log(&self) -> String {
+        self.dataplane.as_ref().map(Proc::log).unwrap_or_default()
+    }
+
+    /// Writes `yaml` into the node's directory and applies it with `straitctl apply --wait`;
+    /// panics with straitctl's output and the data plane's log if that fails.
+    pub fn apply_yaml(&self, yaml: &str) {
+        let file = self.path("config.yaml");
+        std::fs::write(&file, yaml).expect("writing the config");
+        let out = self.ctl(&["apply", "-f", file.to_str().expect("utf-8 path"), "--wait"]);
+        assert!(
+            out.status.success(),
+            "apply failed: {}{}\n--- data plane log ---\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.dataplane_log()
+        );
+    }
+
     /// `straitctl status --json`, or `None` while the agent does not answer.
     pub fn try_status(&self) -> Option<Value> {
         let out = self.ctl(&["status", "--json"]);

@@ -169,26 +169,11 @@ impl Bed {
     }
 
     fn apply(&self, yaml: &str) {
-        let file = self.node.path("config.yaml");
-        std::fs::write(&file, yaml).expect("writing the config");
-        let out = self
-            .node
-            .ctl(&["apply", "-f", file.to_str().expect("utf-8 path"), "--wait"]);
-        assert!(
-            out.status.success(),
-            "apply failed: {}{}\n--- data plane log ---\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            self.dataplane_log()
-        );
+        self.node.apply_yaml(yaml);
     }
 
     fn dataplane_log(&self) -> String {
-        self.node
-            .dataplane
-            .as_ref()
-            .map(|p| p.log())
-            .unwrap_or_default()
+        self.node.dataplane_log()
     }
 
     fn vip4(&self) -> SocketAddr {
