@@ -23,6 +23,34 @@
 //!   a port never blocks.
 //! * Every method is bounded work: no method waits for the device.
 
+/// [`Port`] for a port type without values (a device left out of the build, an empty enum):
+/// every method is `match *self {}`, so the type still fits [`AnyPort`].
+#[cfg(not(all(feature = "af-xdp", feature = "dpdk")))]
+macro_rules! port_without_values {
+    ($ty:ty) => {
+        impl $crate::Port for $ty {
+            fn rx_burst<F>(&mut self, _max: usize, _f: F) -> usize
+            where
+                F: FnMut(&mut [u8], usize) -> $crate::Verdict,
+            {
+                match *self {}
+            }
+
+            fn send(&mut self, _frame: &[u8]) -> bool {
+                match *self {}
+            }
+
+            fn flush(&mut self) {
+                match *self {}
+            }
+
+            fn stats(&self) -> $crate::PortStats {
+                match *self {}
+            }
+        }
+    };
+}
+
 pub mod af_packet;
 pub mod af_xdp;
 mod any;

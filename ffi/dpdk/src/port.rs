@@ -70,6 +70,8 @@ pub struct PortInfo {
     pub max_tx_queues: u16,
     /// Hash functions the device can use for RSS (`0`: no RSS).
     pub rss_offloads: u64,
+    /// Bytes of RSS key the device takes (`0`: it does not say).
+    pub rss_key_size: u8,
 }
 
 /// Link state.
@@ -183,6 +185,7 @@ pub fn port_info(id: u16) -> Result<PortInfo, DpdkError> {
         max_rx_queues: info.max_rx_queues,
         max_tx_queues: info.max_tx_queues,
         rss_offloads: info.flow_type_rss_offloads,
+        rss_key_size: info.hash_key_size,
     })
 }
 
@@ -248,11 +251,10 @@ impl Port {
             ));
         }
         let mut conf = dpdk_sys::rte_eth_conf::default();
-        let mut key = vec![0u8; 0];
         let rss_hf = dpdk_sys_rss() & info.rss_offloads;
-        if queues > 1 && rss_hf != 0 {
+        let mut key = (queues > 1 && rss_hf != 0).then(|| symmetric_rss_key(info.rss_key_size));
+        if let Some(key) = &mut key {
             conf.rxmode.mq_mode = dpdk_sys::rte_eth_rx_mq_mode::RTE_ETH_MQ_RX_RSS;
-            key = symmetric_rss_key(id);
             conf.rx_adv_conf.rss_conf.rss_key = key.as_mut_ptr();
             conf.rx_adv_conf.rss_conf.rss_key_len = u8::try_from(key.len()).unwrap_or(40);
             conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
@@ -260,7 +262,6 @@ impl Port {
         // SAFETY: conf (and the key it points at) live across the call; DPDK copies them.
         let rc = unsafe { dpdk_sys::rte_eth_dev_configure(id, queues, queues, &conf) };
         check(rc, id, &name, "rte_eth_dev_configure")?;
-        drop(key);
         let (mut rx_desc, mut tx_desc) = (config.rx_desc, config.tx_desc);
         // SAFETY: the port is configured; the counts are adjusted in place.
         let rc =
@@ -367,13 +368,11 @@ fn dpdk_sys_rss() -> u64 {
 
 /// A Toeplitz key of repeated `6d 5a`: it hashes (a, b) and (b, a) alike, so a flow's two
 /// directions land on one queue. Sized as the device asks (40 bytes when it does not say).
-fn symmetric_rss_key(id: u16) -> Vec<u8> {
-    let mut info = MaybeUninit::<dpdk_sys::rte_eth_dev_info>::zeroed();
-    // SAFETY: info is writable; zeroed if the call fails.
-    unsafe { dpdk_sys::rte_eth_dev_info_get(id, info.as_mut_ptr()) };
-    // SAFETY: zeroed or filled.
-    let size = usize::from(unsafe { info.assume_init() }.hash_key_size);
-    let size = if size == 0 { 40 } else { size };
+fn symmetric_rss_key(hash_key_size: u8) -> Vec<u8> {
+    let size = match hash_key_size {
+        0 => 40,
+        n => usize::from(n),
+    };
     (0..size)
         .map(|i| if i % 2 == 0 { 0x6d } else { 0x5a })
         .collect()

@@ -1,6 +1,6 @@
 //! `AF_XDP` in a build without the `af-xdp` feature: [`open`] refuses and says how to get it.
 
-use crate::{DeviceError, Port, PortStats, RingSizes, Verdict, XdpMode};
+use crate::{DeviceError, RingSizes, XdpMode};
 
 /// Bytes per UMEM frame (the same as in a build with `AF_XDP`).
 pub const FRAME_SIZE: u32 = 4096;
@@ -39,26 +39,7 @@ impl AfXdpPort {
     }
 }
 
-impl Port for AfXdpPort {
-    fn rx_burst<F>(&mut self, _max: usize, _f: F) -> usize
-    where
-        F: FnMut(&mut [u8], usize) -> Verdict,
-    {
-        match *self {}
-    }
-
-    fn send(&mut self, _frame: &[u8]) -> bool {
-        match *self {}
-    }
-
-    fn flush(&mut self) {
-        match *self {}
-    }
-
-    fn stats(&self) -> PortStats {
-        match *self {}
-    }
-}
+port_without_values!(AfXdpPort);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! DPDK in a build without the `dpdk` feature: [`open`] refuses and says how to get it.
 
-use crate::{DeviceConfig, DeviceError, Port, PortStats, Verdict};
+use crate::{DeviceConfig, DeviceError};
 
 /// Always fails: this build has no DPDK support.
 pub fn open(config: &DeviceConfig, ports: usize) -> Result<Vec<DpdkPort>, DeviceError> {
@@ -25,26 +25,7 @@ impl DpdkPort {
     }
 }
 
-impl Port for DpdkPort {
-    fn rx_burst<F>(&mut self, _max: usize, _f: F) -> usize
-    where
-        F: FnMut(&mut [u8], usize) -> Verdict,
-    {
-        match *self {}
-    }
-
-    fn send(&mut self, _frame: &[u8]) -> bool {
-        match *self {}
-    }
-
-    fn flush(&mut self) {
-        match *self {}
-    }
-
-    fn stats(&self) -> PortStats {
-        match *self {}
-    }
-}
+port_without_values!(DpdkPort);
 
 #[cfg(test)]
 mod tests {

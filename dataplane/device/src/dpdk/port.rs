@@ -98,11 +98,12 @@ impl DpdkPort {
     pub fn device(&self) -> &EthPort {
         &self.port
     }
+}
 
-    fn flushed(&mut self, f: strait_dpdk::Flushed) {
-        self.stats.tx += f.sent as u64;
-        self.stats.tx_full += f.dropped as u64;
-    }
+/// Counts what a transmit flush did.
+fn count(stats: &mut PortStats, f: strait_dpdk::Flushed) {
+    stats.tx += f.sent as u64;
+    stats.tx_full += f.dropped as u64;
 }
 
 impl Port for DpdkPort {
@@ -122,9 +123,7 @@ impl Port for DpdkPort {
             if let Verdict::Tx(n) = f(m.room_mut(), len)
                 && m.set_len(n)
             {
-                let flushed = tx.push(m);
-                stats.tx += flushed.sent as u64;
-                stats.tx_full += flushed.dropped as u64;
+                count(stats, tx.push(m));
             }
         });
         self.stats.rx += n as u64;
@@ -135,7 +134,7 @@ impl Port for DpdkPort {
     fn send(&mut self, frame: &[u8]) -> bool {
         match self.tx.push_copy(frame) {
             Some(flushed) => {
-                self.flushed(flushed);
+                count(&mut self.stats, flushed);
                 true
             }
             None => {
@@ -147,8 +146,7 @@ impl Port for DpdkPort {
 
     #[inline]
     fn flush(&mut self) {
-        let flushed = self.tx.flush();
-        self.flushed(flushed);
+        count(&mut self.stats, self.tx.flush());
     }
 
     fn stats(&self) -> PortStats {
