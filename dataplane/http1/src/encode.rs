@@ -25,6 +25,12 @@ const HOP_BY_HOP: [&[u8]; 6] = [
     b"upgrade",
 ];
 
+/// Whether `name` is one of the fields an intermediary always removes: `Connection`,
+/// `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding`, `Upgrade` (case-insensitive).
+pub fn is_always_hop_by_hop(name: &[u8]) -> bool {
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+}
+
 /// What to change in a head while encoding it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rewrite<'a> {
@@ -41,7 +47,7 @@ pub struct Rewrite<'a> {
 /// `Connection`, `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding`, `Upgrade`, or a
 /// name listed as an option in any `Connection` field.
 pub fn is_hop_by_hop(name: &[u8], fields: &Fields, buf: &[u8]) -> bool {
-    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+    is_always_hop_by_hop(name)
         || fields
             .get_all(buf, b"connection")
             .flat_map(list_items)

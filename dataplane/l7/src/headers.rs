@@ -3,28 +3,26 @@
 //! proxy chose for the next hop.
 //!
 //! Invariants: framing and connection fields (`Content-Length` aside, which is kept when the
-//! body keeps its length) are the proxy's alone: a modification naming one of [`PROTECTED`] is
-//! ignored, so configuration can never make the two hops disagree on where a message ends.
+//! body keeps its length) are the proxy's alone: a modification naming a hop-by-hop field or
+//! one of [`FRAMING`] is ignored ([`protected`]), so configuration can never make the two hops disagree on where a message ends.
 //! `Expect` is answered by the proxy and never forwarded. `Set` removes every field of that
 //! name, then adds one; `Add` appends; `Remove` removes.
 
-use strait_http1::{Error, RequestHead, ResponseHead, Rewrite, encode_request, encode_response};
+use strait_http1::{
+    Error, RequestHead, ResponseHead, Rewrite, encode_request, encode_response,
+    is_always_hop_by_hop,
+};
 use strait_table::{HeaderOp, ModDirection, Route};
 
 use crate::generation::TableImage;
 
-/// Fields a route's modifications may not touch.
-pub(crate) const PROTECTED: [&[u8]; 9] = [
-    b"connection",
-    b"proxy-connection",
-    b"keep-alive",
-    b"te",
-    b"transfer-encoding",
-    b"upgrade",
-    b"content-length",
-    b"expect",
-    b"trailer",
-];
+/// Fields besides the hop-by-hop ones that say where a message ends or how it is answered.
+const FRAMING: [&[u8]; 3] = [b"content-length", b"expect", b"trailer"];
+
+/// Whether a route's modifications may not touch the field `name`.
+fn protected(name: &[u8]) -> bool {
+    is_always_hop_by_hop(name) || FRAMING.iter().any(|p| name.eq_ignore_ascii_case(p))
+}
 
 /// A route's modifications in one direction.
 #[derive(Debug, Default)]
@@ -39,9 +37,7 @@ impl<'g> Mods<'g> {
         let mut mods = Mods::default();
         for m in image.header_mods_of(route) {
             let name = image.str(m.name).as_bytes();
-            if m.direction() != Some(direction)
-                || PROTECTED.iter().any(|p| name.eq_ignore_ascii_case(p))
-            {
+            if m.direction() != Some(direction) || protected(name) {
                 continue;
             }
             let value = image.str(m.value).as_bytes();
