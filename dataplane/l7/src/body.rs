@@ -2,7 +2,7 @@
 //! hop, write it, read more. Nothing is buffered beyond one read.
 //!
 //! Order: [`check_buffered`] on the bytes already read (to refuse a bad body before anything is
-//! sent), then [`pump`] until the body ends. A pump's `out` may hold bytes to send first (the
+//! sent), then [`Pump::run`] until the body ends. A pump's `out` may hold bytes to send first (the
 //! head), so a head and the start of its body leave in one write.
 //!
 //! Invariants: memory per pump is one read (`chunk` bytes) plus its re-framing; the decoder

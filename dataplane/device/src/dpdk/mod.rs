@@ -13,7 +13,7 @@
 //!
 //! # Frames
 //! A received mbuf is lent to the rx closure in place: the buffer from the frame's start
-//! to the end of the mbuf ([`strait_dpdk::DATA_ROOM`] bytes, at least
+//! to the end of the mbuf (`strait_dpdk::DATA_ROOM`, 2048 bytes, at least
 //! [`MIN_BUFFER`](crate::MIN_BUFFER)). `Verdict::Tx` sends the same mbuf out (no copy);
 //! `Drop` frees it. Multi-segment frames (larger than a buffer) are dropped and counted in
 //! `rx_dropped`. Transmit frames wait in a burst until `flush`; what the device does not
