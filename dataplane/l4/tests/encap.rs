@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{CLIENT_MAC, L4, NODE_MAC, finish, ip, parsed, sock};
+use common::{CLIENT_MAC, L4, NODE_MAC, finish, ip, parsed, sock, sock_from};
 use core::net::{IpAddr, SocketAddr};
 use etherparse::{
     ArpHardwareId, ArpOperation, ArpPacket, EtherType, Ethernet2Header, IpDscp, IpEcn, IpHeaders,
@@ -621,15 +621,6 @@ fn derived_values_and_modes() {
     assert_eq!(overheads, [20, 40, 28, 48]);
 }
 
-fn addr(v6: bool, a: [u8; 16], port: u16) -> SocketAddr {
-    let ip: IpAddr = if v6 {
-        core::net::Ipv6Addr::from(a).into()
-    } else {
-        core::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]).into()
-    };
-    SocketAddr::new(ip, port)
-}
-
 proptest! {
     #[test]
     fn derived_values_are_in_range(hash in any::<u64>()) {
@@ -652,8 +643,8 @@ proptest! {
         payload in proptest::collection::vec(any::<u8>(), 0..=1392),
     ) {
         let l4 = if tcp { L4::Tcp } else { L4::Udp };
-        let (client, vip) = (addr(inner_v6, addrs[0], ports[0]), addr(inner_v6, addrs[1], ports[1]));
-        let (src, dst) = (addr(outer_v6, addrs[2], 0).ip(), addr(outer_v6, addrs[3], 0).ip());
+        let (client, vip) = (sock_from(inner_v6, addrs[0], ports[0]), sock_from(inner_v6, addrs[1], ports[1]));
+        let (src, dst) = (sock_from(outer_v6, addrs[2], 0).ip(), sock_from(outer_v6, addrs[3], 0).ip());
         let kind = gue.map_or(Encap::Ip, |port| Encap::Gue { port });
         let input = build(l4, client, vip, vlan, &payload);
         let out = encap(&input, &Tunnel { kind, src, dst }, hash);

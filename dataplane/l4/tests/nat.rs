@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{CLIENT_MAC, L4, NODE_MAC, Svc, finish, image, parsed, sock};
+use common::{CLIENT_MAC, L4, NODE_MAC, Svc, finish, image, parsed, sock, sock_from};
 use core::net::SocketAddr;
 use etherparse::{PacketBuilder, VlanId};
 use proptest::prelude::*;
@@ -233,15 +233,6 @@ fn dsr_rewrites_macs_only() {
     assert_eq!(f, before);
 }
 
-fn mk(v6: bool, a: [u8; 16], port: u16) -> SocketAddr {
-    let ip: core::net::IpAddr = if v6 {
-        core::net::Ipv6Addr::from(a).into()
-    } else {
-        core::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]).into()
-    };
-    SocketAddr::new(ip, port)
-}
-
 proptest! {
     #[test]
     fn any_rewrite_equals_a_rebuild(
@@ -252,7 +243,7 @@ proptest! {
         ports in any::<[u16; 4]>(),
         payload in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
-        let [a, b, c, d] = [0, 1, 2, 3].map(|i| mk(v6, addrs[i], ports[i]));
+        let [a, b, c, d] = [0, 1, 2, 3].map(|i| sock_from(v6, addrs[i], ports[i]));
         let l4 = if tcp { L4::Tcp } else { L4::Udp };
         let mut frame = build(l4, a, b, vlan, &payload);
         let p = parsed(&frame);

@@ -54,6 +54,16 @@ pub fn sock(s: &str) -> SocketAddr {
     s.parse().expect("test socket address")
 }
 
+/// A socket address from raw bytes (proptests): IPv6 from all 16, IPv4 from the first 4.
+pub fn sock_from(v6: bool, a: [u8; 16], port: u16) -> SocketAddr {
+    let ip: IpAddr = if v6 {
+        core::net::Ipv6Addr::from(a).into()
+    } else {
+        core::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]).into()
+    };
+    SocketAddr::new(ip, port)
+}
+
 /// Builds and parses an image holding `services`, in order.
 pub fn image(services: &[Svc]) -> Image<ImageBytes> {
     let mut b = ImageBuilder::new(7);
