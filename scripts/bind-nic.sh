@@ -37,11 +37,9 @@ DRY_RUN=0
 
 # ---- helpers -----------------------------------------------------------------------------------
 
-say() {
-    if [ -t 2 ]; then printf '\033[1m==> %s\033[0m\n' "$*" >&2; else printf '==> %s\n' "$*" >&2; fi
-}
-warn() { printf 'warning: %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# say, warn, die.
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
 
 # usage [STATUS]: the usage on standard error, then exit STATUS (2: a bad command line).
 usage() {
