@@ -12,7 +12,7 @@ ensure_rust
 
 # Everything is built and tested with the DPDK device; the default build (no DPDK) is built
 # and linted too, so it keeps working without libdpdk.
-dpdk=(--features strait-e2e/dpdk,strait-perf/dpdk)
+dpdk=(--features "strait-e2e/dpdk strait-perf/dpdk")
 say "formatting"
 cargo fmt --all --check
 say "lints (default features, then with DPDK)"
