@@ -97,6 +97,18 @@ impl Conn {
             bytes: [0; 2],
         }
     }
+
+    /// Records one packet of `bytes` bytes in direction `dir` (TCP `flags`, 0 for other
+    /// protocols) at `now`: advances the state machine, `last_seen` (never backwards) and the
+    /// counters. Returns the new state.
+    #[inline]
+    pub fn observe(&mut self, dir: Direction, flags: u8, bytes: u32, now: u64) -> State {
+        self.state = self.state.next(dir, flags);
+        self.last_seen = self.last_seen.max(now);
+        self.packets[dir.index()] += 1;
+        self.bytes[dir.index()] += u64::from(bytes);
+        self.state
+    }
 }
 
 /// Why the table let go of a connection the caller did not remove itself.

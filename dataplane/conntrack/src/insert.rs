@@ -62,7 +62,7 @@ impl Conntrack {
         mut on_release: impl FnMut(Released),
     ) -> Result<ConnId, InsertError> {
         let keys = [fwd, reply];
-        let hashes = keys.map(|k| buckets::hash_key(self.config.seed, &k));
+        let hashes = keys.map(|k| self.hasher.hash(&k));
         if fwd == reply {
             self.counters.exists += 1;
             return Err(InsertError::Exists);

@@ -6,9 +6,12 @@
 //!
 //! # Order of use
 //! 1. At start: [`Conntrack::new`]`(`[`Config`]`)` with a fixed capacity and a random seed.
-//! 2. Per packet: [`Conntrack::lookup`] with the packet's [`FlowKey`] →
-//!    `Some((id, direction))` for a known connection; then [`Conntrack::observe`] with the TCP
-//!    flags and length, and [`Conntrack::get`] for the backend and NAT data.
+//! 2. Per packet: [`Conntrack::lookup_mut`] with the packet's [`FlowKey`] → a [`Hit`] for a
+//!    known connection (id, direction, its keys and `&mut` [`Conn`], from one resolution);
+//!    then [`Conn::observe`] with the TCP flags and length. ([`Conntrack::lookup`] returns only
+//!    `(id, direction)`, for [`Conntrack::get`] / [`Conntrack::observe`] by id.) A worker that
+//!    hashes a burst ahead ([`Conntrack::hash`], [`Conntrack::touch`]) looks up with
+//!    [`Conntrack::lookup_hashed`].
 //! 3. On a miss for a new flow: choose a backend (Maglev), allocate the SNAT port, then
 //!    [`Conntrack::insert`]`(fwd, reply, conn, now, on_release)` and `observe` the packet.
 //! 4. Once per burst: [`Conntrack::expire`]`(now, budget, on_release)`.
@@ -51,4 +54,4 @@ pub use counters::Counters;
 pub use insert::{InsertError, MAX_VICTIMS};
 pub use state::{NS_PER_SEC, State, Timeouts};
 pub use strait_packet::FlowKey;
-pub use table::{BadCapacity, Config, Conntrack, Eviction, MAX_CAPACITY};
+pub use table::{BadCapacity, Config, Conntrack, Eviction, Hit, KeyHash, MAX_CAPACITY};

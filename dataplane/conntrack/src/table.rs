@@ -11,10 +11,10 @@
 //!   [`Conntrack::lookup`]; its slot is reclaimed later by `insert` (when it needs room or the
 //!   same key) or by the `expire` sweep, which both hand it back as a [`Released`].
 
-use crate::buckets::{self, Bucket, EMPTY, Hashed};
+use crate::buckets::{self, Bucket, EMPTY, Hashed, KeyHasher, WINDOW};
 use crate::conn::{Conn, ConnId, Direction, Reason, Released};
 use crate::counters::Counters;
-use crate::state::Timeouts;
+use crate::state::{State, Timeouts};
 use strait_packet::FlowKey;
 
 /// Largest supported capacity (slot numbers must fit in 31 bits with room for the buckets).
@@ -82,6 +82,12 @@ pub(crate) struct Slot {
     pub(crate) entry: Option<Entry>,
 }
 
+/// True if `conn` is past the timeout of its state at `now`.
+#[inline]
+fn expired(timeouts: &Timeouts, conn: &Conn, now: u64) -> bool {
+    now.saturating_sub(conn.last_seen) >= timeouts.for_state(conn.state, conn.idle_timeout)
+}
+
 /// One worker's connection table: owned and mutated by that worker alone, so no locks.
 #[derive(Debug)]
 pub struct Conntrack {
@@ -92,7 +98,27 @@ pub struct Conntrack {
     pub(crate) free: Vec<u32>,
     pub(crate) cursor: usize,
     pub(crate) counters: Counters,
+    pub(crate) hasher: KeyHasher,
 }
+
+/// A live connection [`Conntrack::lookup_mut`] found: all a packet needs from one lookup,
+/// borrowed from the table (no copy of the keys).
+#[derive(Debug)]
+pub struct Hit<'a> {
+    /// Its handle, valid until it is removed, expired or evicted.
+    pub id: ConnId,
+    /// Which of its keys the packet matched.
+    pub dir: Direction,
+    /// Forward and reply keys, indexed by [`Direction::index`].
+    pub keys: &'a [FlowKey; 2],
+    /// Its contents, to read and update in place (e.g. with [`Conn::observe`]).
+    pub conn: &'a mut Conn,
+}
+
+/// A key's hash under one table's seed ([`Conntrack::hash`]), to look the key up later
+/// without hashing it again. Only meaningful for the table that computed it.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyHash(pub(crate) Hashed);
 
 impl Conntrack {
     /// Allocates every slot and bucket for `config.capacity` connections.
@@ -119,6 +145,7 @@ impl Conntrack {
             free,
             cursor: 0,
             counters: Counters::default(),
+            hasher: KeyHasher::new(config.seed),
         })
     }
 
@@ -150,17 +177,57 @@ impl Conntrack {
     /// Finds the live connection `key` belongs to, and which of its keys matched. An expired
     /// entry counts as a miss (and stays until `insert` or `expire` reclaims it).
     pub fn lookup(&mut self, key: &FlowKey, now: u64) -> Option<(ConnId, Direction)> {
-        let h = buckets::hash_key(self.config.seed, key);
-        match self.find(key, h) {
-            Some((index, dir, _)) if !self.expired_at(index, now) => {
+        self.lookup_mut(key, now).map(|hit| (hit.id, hit.dir))
+    }
+
+    /// [`Conntrack::lookup`], returning the connection and its keys as well: one resolution
+    /// of the key serves the whole packet.
+    pub fn lookup_mut(&mut self, key: &FlowKey, now: u64) -> Option<Hit<'_>> {
+        let h = self.hash(key);
+        self.lookup_hashed(key, h, now)
+    }
+
+    /// [`Conntrack::lookup_mut`] with the key's hash from [`Conntrack::hash`].
+    pub fn lookup_hashed(&mut self, key: &FlowKey, h: KeyHash, now: u64) -> Option<Hit<'_>> {
+        let found = self.find(key, h.0);
+        let timeouts = &self.config.timeouts;
+        let live = found.and_then(|(index, dir, _)| {
+            let slot = self.slots.get_mut(index as usize)?;
+            let epoch = slot.epoch;
+            let e = slot.entry.as_mut()?;
+            (!expired(timeouts, &e.conn, now)).then_some((index, epoch, dir, e))
+        });
+        match live {
+            Some((index, epoch, dir, e)) => {
                 self.counters.lookup_hits += 1;
-                Some((self.id_of(index), dir))
+                Some(Hit {
+                    id: ConnId { index, epoch },
+                    dir,
+                    keys: &e.keys,
+                    conn: &mut e.conn,
+                })
             }
-            _ => {
+            None => {
                 self.counters.lookup_misses += 1;
                 None
             }
         }
+    }
+
+    /// The hash of `key` under this table's seed.
+    #[inline]
+    pub fn hash(&self, key: &FlowKey) -> KeyHash {
+        KeyHash(self.hasher.hash(key))
+    }
+
+    /// Reads the memory a lookup of `key` (hashed `h`) at `now` will read — its bucket window
+    /// and, on a tag match, the connection's slot — and says whether a live connection holds
+    /// the key. Changes nothing. A pass of these over a burst, before the burst is processed,
+    /// lets the CPU overlap the cache misses of many keys instead of taking them in turn.
+    #[inline]
+    pub fn touch(&self, key: &FlowKey, h: KeyHash, now: u64) -> bool {
+        self.find(key, h.0)
+            .is_some_and(|(index, _, _)| !self.expired_at(index, now))
     }
 
     /// The connection `id` names, or `None` if it has been released. Does not check expiry.
@@ -183,8 +250,8 @@ impl Conntrack {
     }
 
     /// Records one packet of `bytes` bytes in direction `dir` (TCP `flags`, 0 for other
-    /// protocols) at `now`: advances the state machine, `last_seen` (never backwards) and the
-    /// counters. Returns the new state, or `None` if `id` has been released.
+    /// protocols) at `now` ([`Conn::observe`]). Returns the new state, or `None` if `id` has
+    /// been released.
     pub fn observe(
         &mut self,
         id: ConnId,
@@ -192,13 +259,8 @@ impl Conntrack {
         flags: u8,
         bytes: u32,
         now: u64,
-    ) -> Option<crate::State> {
-        let conn = self.get_mut(id)?;
-        conn.state = conn.state.next(dir, flags);
-        conn.last_seen = conn.last_seen.max(now);
-        conn.packets[dir.index()] += 1;
-        conn.bytes[dir.index()] += u64::from(bytes);
-        Some(conn.state)
+    ) -> Option<State> {
+        Some(self.get_mut(id)?.observe(dir, flags, bytes, now))
     }
 
     /// True if `id` is released or past its timeout at `now`.
@@ -232,24 +294,30 @@ impl Conntrack {
     }
 
     /// Slot, direction and bucket of `key`, expired or not.
+    #[inline]
     pub(crate) fn find(&self, key: &FlowKey, h: Hashed) -> Option<(u32, Direction, usize)> {
-        buckets::window(h.home, self.mask).find_map(|pos| {
-            let b = self.buckets[pos];
-            if b.is_empty() || b.tag != h.tag {
+        let hit = |pos: usize, b: Bucket| {
+            // A vacant bucket has tag 0, so the tag test alone does not rule it out.
+            if b.tag != h.tag || b.is_empty() {
                 return None;
             }
             let (index, dir) = (b.entry >> 1, Direction::from_bit(b.entry));
-            let e = self.slots[index as usize].entry.as_ref()?;
+            let e = self.slots.get(index as usize)?.entry.as_ref()?;
             (e.keys[dir.index()] == *key).then_some((index, dir, pos))
-        })
+        };
+        let start = h.home & self.mask;
+        match self.buckets.get(start..start + WINDOW) {
+            // The usual case: the window does not wrap, one slice, no masking per bucket.
+            Some(window) => window
+                .iter()
+                .enumerate()
+                .find_map(|(i, &b)| hit(start + i, b)),
+            None => buckets::window(h.home, self.mask).find_map(|pos| hit(pos, self.buckets[pos])),
+        }
     }
 
     pub(crate) fn conn_expired(&self, conn: &Conn, now: u64) -> bool {
-        let timeout = self
-            .config
-            .timeouts
-            .for_state(conn.state, conn.idle_timeout);
-        now.saturating_sub(conn.last_seen) >= timeout
+        expired(&self.config.timeouts, conn, now)
     }
 
     /// True if the occupied slot `index` is past its timeout.

@@ -62,57 +62,72 @@ impl Pipeline {
     {
         let flow = &l4.flow;
         let flags = tcp_flags(buf, l4);
-        let now = self.now;
-        match self.conntrack.lookup(flow, now) {
-            Some((id, Direction::Reply)) => {
-                let conn = self.conntrack.get(id).copied();
-                let keys = self.conntrack.keys(id).copied();
-                match (conn, keys) {
-                    (Some(conn), Some(keys)) if conn.snat => {
-                        self.conntrack
-                            .observe(id, Direction::Reply, flags, len as u32, now);
-                        self.reverse(buf, len, parsed, &keys[0])
-                    }
-                    _ => self.exception(),
-                }
+        let (now, generation) = (self.now, self.view.generation);
+        // One resolution of the key serves the whole packet: direction, state update and the
+        // key the rewrite needs, read in place.
+        let Some(hit) = self.conntrack.lookup_mut(flow, now) else {
+            return self.new_flow(image, buf, len, parsed, l4, health);
+        };
+        if hit.dir == Direction::Reply {
+            if !hit.conn.snat {
+                return self.exception();
             }
-            Some((id, Direction::Original)) => match self.revalidate(image, id, flow) {
-                Some((service, keys)) => {
-                    self.conntrack
-                        .observe(id, Direction::Original, flags, len as u32, now);
-                    self.forward(buf, len, parsed, service, &keys[1])
-                }
-                None => self.new_flow(image, buf, len, parsed, l4, health),
-            },
-            None => self.new_flow(image, buf, len, parsed, l4, health),
+            hit.conn.observe(Direction::Reply, flags, len as u32, now);
+            let fwd = hit.keys[Direction::Original.index()];
+            return self.reverse(buf, len, parsed, &fwd);
         }
+        let service = if hit.conn.generation == generation {
+            image.l4_services().get(hit.conn.service as usize)
+        } else {
+            None
+        };
+        let Some(service) = service else {
+            // Rare: the generation moved since the connection's last packet (or its service
+            // index is stale). Check it against the new tables, then resolve it again.
+            let id = hit.id;
+            let Some(service) = self.revalidate(image, id, flow) else {
+                return self.new_flow(image, buf, len, parsed, l4, health);
+            };
+            let reply = match self.conntrack.keys(id) {
+                Some(keys) => keys[Direction::Reply.index()],
+                None => return self.exception(),
+            };
+            self.conntrack
+                .observe(id, Direction::Original, flags, len as u32, now);
+            return self.forward(buf, len, parsed, service, &reply);
+        };
+        hit.conn
+            .observe(Direction::Original, flags, len as u32, now);
+        let reply = hit.keys[Direction::Reply.index()];
+        self.forward(buf, len, parsed, service, &reply)
     }
 
-    /// Checks an established connection against the current generation: returns its service
-    /// record and keys, or `None` after removing it if its backend or service is gone.
+    /// Checks a connection created under an older generation (or whose service index is
+    /// stale) against the current one: returns its service record after re-pointing it, or
+    /// `None` after removing it if its backend or service is gone.
     fn revalidate<'i, B: AsRef<[u8]>>(
         &mut self,
         image: &'i Image<B>,
         id: ConnId,
         flow: &FlowKey,
-    ) -> Option<(&'i L4Service, [FlowKey; 2])> {
-        let conn = *self.conntrack.get(id)?;
-        let keys = *self.conntrack.keys(id)?;
+    ) -> Option<&'i L4Service> {
         let generation = self.view.generation;
-        let found = if conn.generation == generation {
-            image
+        let found = match (self.conntrack.get(id), self.conntrack.keys(id)) {
+            (Some(conn), _) if conn.generation == generation => image
                 .l4_services()
                 .get(conn.service as usize)
-                .map(|s| (conn.service, s, conn.backend))
-        } else {
-            self.view.services.lookup(flow).and_then(|si| {
-                let svc = image.l4_services().get(si as usize)?;
-                let target = keys[1].src;
-                let bi = image.l4_backends_of(svc).iter().position(|b| {
-                    backend_addr(b) == target && b.port_for(svc.port) == keys[1].src_port
-                })?;
-                Some((si, svc, bi as u32))
-            })
+                .map(|s| (conn.service, s, conn.backend)),
+            (Some(_), Some(keys)) => {
+                let reply = &keys[Direction::Reply.index()];
+                self.view.services.lookup(flow).and_then(|si| {
+                    let svc = image.l4_services().get(si as usize)?;
+                    let bi = image.l4_backends_of(svc).iter().position(|b| {
+                        backend_addr(b) == reply.src && b.port_for(svc.port) == reply.src_port
+                    })?;
+                    Some((si, svc, bi as u32))
+                })
+            }
+            _ => return None,
         };
         match found {
             Some((si, svc, bi)) => {
@@ -121,7 +136,7 @@ impl Pipeline {
                     c.service = si;
                     c.backend = bi;
                 }
-                Some((svc, keys))
+                Some(svc)
             }
             None => {
                 if let Some((keys, conn)) = self.conntrack.remove(id) {

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod ahead;
 pub mod counters;
 pub mod discovery;
 mod flows;

@@ -4,9 +4,11 @@
 //! 1. [`Pipeline::begin_burst`] with the tables the worker entered for this burst (one RCU
 //!    load) and the time: rebuilds the per-generation view if the generation moved and
 //!    catches up with the neighbour table.
-//! 2. [`Pipeline::process`] for each frame (received, or handed over by another core with
+//! 2. Optionally [`Pipeline::look_ahead`] over the burst's frames (reads the connection table
+//!    early so the cache misses of different frames overlap; changes nothing).
+//! 3. [`Pipeline::process`] for each frame (received, or handed over by another core with
 //!    `steered = true`), acting on the returned [`Action`].
-//! 3. [`Pipeline::end_burst`]: a bounded conntrack expiry sweep; then
+//! 4. [`Pipeline::end_burst`]: a bounded conntrack expiry sweep; then
 //!    [`Pipeline::drain_outbox`] sends the ARP/ND requests the burst wanted.
 //!
 //! # Invariants
