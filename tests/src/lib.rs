@@ -12,6 +12,8 @@ mod node;
 pub mod probe;
 mod proc;
 pub mod testbed;
+pub mod tls;
+pub mod tls_upstream;
 pub mod upstream;
 
 pub use node::{Node, test_cores};

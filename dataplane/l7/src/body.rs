@@ -12,7 +12,7 @@
 
 use std::{io, time::Duration};
 
-use compio::net::TcpStream;
+use crate::stream::Stream;
 use strait_http1::{BodyDecoder, Error, Event, chunk_encode, write_field};
 
 use crate::io::{Inbound, write_all};
@@ -60,9 +60,9 @@ pub(crate) fn check_buffered(decoder: &BodyDecoder, buf: &[u8]) -> Result<bool, 
 #[derive(Debug)]
 pub(crate) struct Pump<'a> {
     pub(crate) decoder: &'a mut BodyDecoder,
-    pub(crate) from: &'a TcpStream,
+    pub(crate) from: &'a Stream,
     pub(crate) inbound: &'a mut Inbound,
-    pub(crate) to: &'a TcpStream,
+    pub(crate) to: &'a Stream,
     pub(crate) frame: Frame,
     /// Bytes to send before the body (may be empty); the write buffer after.
     pub(crate) out: &'a mut Vec<u8>,

@@ -21,7 +21,7 @@ use std::{
     time::Instant,
 };
 
-use compio::net::TcpStream;
+use crate::stream::Stream;
 use strait_http1::{BodyDecoder, BodyFraming, Method, Parsed, RequestHead, RequestParser};
 
 use crate::body::check_buffered;
@@ -46,13 +46,7 @@ pub(crate) enum Next {
 }
 
 /// Serves one accepted connection until it ends.
-pub(crate) async fn serve(
-    shared: &Shared,
-    stream: TcpStream,
-    peer: SocketAddr,
-    listener: SocketAddr,
-) {
-    let _ = stream.set_nodelay(true);
+pub(crate) async fn serve(shared: &Shared, stream: Stream, peer: SocketAddr, listener: SocketAddr) {
     let mut client = Client {
         shared,
         stream: &stream,
@@ -75,7 +69,7 @@ pub(crate) async fn serve(
 #[derive(Debug)]
 pub(crate) struct Client<'a> {
     pub(crate) shared: &'a Shared,
-    pub(crate) stream: &'a TcpStream,
+    pub(crate) stream: &'a Stream,
     pub(crate) peer: IpAddr,
     /// The address of the listener that accepted it.
     pub(crate) listener: SocketAddr,

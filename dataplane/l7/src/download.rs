@@ -11,7 +11,7 @@
 
 use std::{cell::Cell, io, time::Duration};
 
-use compio::{io::AsyncWrite, net::TcpStream};
+use crate::stream::Stream;
 use futures_util::future::join;
 use std::time::Instant;
 use strait_http1::{BodyDecoder, BodyFraming, Error, Parsed, ResponseParser, Version};
@@ -82,9 +82,9 @@ impl DownError {
 #[derive(Debug)]
 pub(crate) struct Download<'a> {
     pub(crate) shared: &'a Shared,
-    pub(crate) upstream: &'a TcpStream,
+    pub(crate) upstream: &'a Stream,
     pub(crate) inbound: &'a mut Inbound,
-    pub(crate) client: &'a TcpStream,
+    pub(crate) client: &'a Stream,
     pub(crate) facts: Facts,
     pub(crate) mods: &'a Mods<'a>,
     pub(crate) out: &'a mut Vec<u8>,
@@ -193,9 +193,9 @@ impl Download<'_> {
 /// is passed on as a half-close), or one side stays silent for the body timeout.
 pub(crate) async fn tunnel(
     shared: &Shared,
-    client: &TcpStream,
+    client: &Stream,
     client_in: &mut Inbound,
-    upstream: &TcpStream,
+    upstream: &Stream,
     up_in: &mut Inbound,
 ) {
     let opts = &shared.opts;
@@ -237,6 +237,5 @@ pub(crate) async fn tunnel(
 async fn one_way(pump: Pump<'_>) {
     let to = pump.to;
     let _ = pump.run().await;
-    let mut to = to;
     let _ = to.shutdown().await;
 }

@@ -49,7 +49,7 @@ pub(crate) async fn forward(
         Some(Upgrade::Protocol(span)) => Some(span.get(req.buf)),
         _ => None,
     };
-    let request_mods = Mods::of(image, route, ModDirection::Request);
+    let request_mods = Mods::of(image, route, ModDirection::Request).proto(client.stream.is_tls());
     let response_mods = Mods::of(image, route, ModDirection::Response);
     let mut up_head = Vec::with_capacity(req.buf.len() + 64);
     let chunked = head.framing == BodyFraming::Chunked;
@@ -176,7 +176,7 @@ async fn connect(
     let stream = within(timeout, TcpStream::connect(addr)).await??;
     let _ = stream.set_nodelay(true);
     Ok(Upstream {
-        stream,
+        stream: stream.into(),
         addr,
         reused: false,
     })

@@ -1,6 +1,7 @@
 //! One generation as a worker uses it: the validated image, plus what the worker derives from
-//! it once, when it first sees the image: listener addresses, virtual-host indexes, compiled
-//! regular expressions and the balancing state of every cluster.
+//! it once, when it first sees the image: listener addresses and kinds, virtual-host indexes,
+//! SNI indexes of TCP routes, compiled regular expressions and the balancing state of every
+//! cluster.
 //!
 //! Invariants: a [`Generation`] is built once per image per worker and never changes after
 //! (balancing state is `Cell`s); requests hold it by `Rc`, so a request finishes on the
@@ -17,6 +18,8 @@ use strait_table::{HostKind, Image, ListenerProtocol, MatchKind, PathMatch, TlsM
 use tracing::warn;
 
 use crate::lb::ClusterState;
+use crate::sni::NameTable;
+use crate::tls::CertSpec;
 
 /// The image type the data plane maps.
 pub type TableImage = Image<MappedImage>;
@@ -30,16 +33,51 @@ pub(crate) struct Generation {
     pub(crate) image: Arc<TableImage>,
     /// Which build of this worker it is (a new image always gets a new serial).
     pub(crate) serial: u64,
-    /// Plain-HTTP listeners: bind address and listener index.
-    listeners: Vec<(SocketAddr, u32)>,
+    /// Listeners the worker serves: bind address, listener index and kind.
+    listeners: Vec<(SocketAddr, u32, Kind)>,
     /// Virtual-host index per listener index.
     hosts: Vec<Hosts>,
+    /// TCP routes (global indexes into `TCP_ROUTES`) by SNI, per listener index.
+    tcp_routes: Vec<NameTable<u32>>,
     /// Path regex per route record.
     path_regex: Vec<Option<Regex>>,
     /// Value regex per match record.
     match_regex: Vec<Option<Regex>>,
     /// Balancing state per cluster record.
     clusters: Vec<ClusterState>,
+}
+
+/// What a listener serves, from its protocol and TLS mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    /// HTTP/1.1 in the clear.
+    Http,
+    /// HTTP/1.1 in TLS terminated here.
+    Https,
+    /// TLS terminated here, the plaintext copied to a TCP route.
+    TlsTerminate,
+    /// TLS copied as is to the TCP route its ClientHello's server name selects.
+    TlsPassthrough,
+    /// Bytes copied as is to a TCP route.
+    Tcp,
+}
+
+impl Kind {
+    fn of(l: &strait_table::Listener) -> Option<Kind> {
+        match (l.protocol()?, l.tls_mode()?) {
+            (ListenerProtocol::Http, TlsMode::None) => Some(Kind::Http),
+            (ListenerProtocol::Https, TlsMode::Terminate) => Some(Kind::Https),
+            (ListenerProtocol::Tls, TlsMode::Terminate) => Some(Kind::TlsTerminate),
+            (ListenerProtocol::Tls, TlsMode::Passthrough) => Some(Kind::TlsPassthrough),
+            (ListenerProtocol::Tcp, TlsMode::None) => Some(Kind::Tcp),
+            _ => None,
+        }
+    }
+
+    /// TLS is terminated on this listener.
+    pub(crate) fn terminates_tls(self) -> bool {
+        matches!(self, Kind::Https | Kind::TlsTerminate)
+    }
 }
 
 /// The virtual hosts of one listener, as global indexes into `VIRTUAL_HOSTS`.
@@ -57,12 +95,16 @@ impl Generation {
     pub(crate) fn build(image: Arc<TableImage>, serial: u64, seed: u64) -> Generation {
         let mut listeners = Vec::new();
         let mut hosts = Vec::new();
+        let mut tcp_routes = Vec::new();
         for (index, l) in (0u32..).zip(image.listeners()) {
-            let plain =
-                l.protocol() == Some(ListenerProtocol::Http) && l.tls_mode() == Some(TlsMode::None);
-            if let (true, Some(ip)) = (plain, l.addr()) {
-                listeners.push((SocketAddr::new(ip, l.port), index));
+            if let (Some(kind), Some(ip)) = (Kind::of(l), l.addr()) {
+                listeners.push((SocketAddr::new(ip, l.port), index, kind));
             }
+            let mut routes = NameTable::default();
+            for (route, r) in (l.tcp_routes.first..).zip(image.tcp_routes_of(l)) {
+                routes.insert(image.sni_of(r).iter().map(|n| image.str(*n)), route);
+            }
+            tcp_routes.push(routes);
             hosts.push(index_hosts(
                 &image,
                 l.virtual_hosts.first,
@@ -94,6 +136,7 @@ impl Generation {
             serial,
             listeners,
             hosts,
+            tcp_routes,
             path_regex,
             match_regex,
             clusters,
@@ -106,17 +149,53 @@ impl Generation {
         self.image.generation()
     }
 
-    /// Bind addresses of the plain-HTTP listeners.
-    pub(crate) fn http_listeners(&self) -> impl Iterator<Item = SocketAddr> + '_ {
-        self.listeners.iter().map(|&(addr, _)| addr)
+    /// The listeners the worker serves: bind address, listener index and kind.
+    pub(crate) fn listeners(&self) -> impl Iterator<Item = (SocketAddr, u32, Kind)> + '_ {
+        self.listeners.iter().copied()
     }
 
     /// The listener bound to `addr`, if this generation still has it.
     pub(crate) fn listener(&self, addr: SocketAddr) -> Option<u32> {
         self.listeners
             .iter()
-            .find(|&&(a, _)| a == addr)
-            .map(|&(_, i)| i)
+            .find(|&&(a, _, _)| a == addr)
+            .map(|&(_, i, _)| i)
+    }
+
+    /// The certificates of listener `index`, as the table names them.
+    pub(crate) fn certificates(&self, index: u32) -> Vec<CertSpec> {
+        let image = &*self.image;
+        let Some(l) = image.listeners().get(index as usize) else {
+            return Vec::new();
+        };
+        image
+            .certificates_of(l)
+            .iter()
+            .map(|c| CertSpec {
+                cert_path: image.str(c.cert_path).to_owned(),
+                key_path: image.str(c.key_path).to_owned(),
+                names: image
+                    .server_names_of(c)
+                    .iter()
+                    .map(|n| image.str(*n).to_owned())
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The name of listener `index`.
+    pub(crate) fn listener_name(&self, index: u32) -> &str {
+        let image = &*self.image;
+        image
+            .listeners()
+            .get(index as usize)
+            .map_or("", |l| image.str(l.name))
+    }
+
+    /// The TCP route (index into `TCP_ROUTES`) of listener `index` for server name `sni`:
+    /// exact, wildcard, then the route without names.
+    pub(crate) fn tcp_route(&self, index: u32, sni: Option<&str>) -> Option<u32> {
+        self.tcp_routes.get(index as usize)?.get(sni).copied()
     }
 
     /// The virtual host of `listener` serving `host` (a host name without port, any case):

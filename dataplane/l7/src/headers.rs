@@ -55,6 +55,18 @@ impl<'g> Mods<'g> {
     }
 }
 
+impl Mods<'_> {
+    /// Adds `X-Forwarded-Proto: https` for a client that came over TLS (dropping what the
+    /// client sent in that field); a plain-HTTP client's request is left as it is.
+    pub(crate) fn proto(mut self, tls: bool) -> Self {
+        if tls {
+            self.drop.push(b"x-forwarded-proto");
+            self.add.push((b"x-forwarded-proto", b"https"));
+        }
+        self
+    }
+}
+
 /// Writes the head sent upstream. `chunked`: the body is re-chunked (the client sent it
 /// chunked); `upgrade`: the protocol the client asked to switch to, forwarded with
 /// `Connection: upgrade`.

@@ -8,11 +8,9 @@
 
 use std::{future::Future, io, time::Duration};
 
-use compio::{
-    BufResult,
-    io::{AsyncReadExt, AsyncWrite, AsyncWriteExt},
-    net::TcpStream,
-};
+use compio::BufResult;
+
+use crate::stream::Stream;
 
 /// Bytes read from a peer and not yet used.
 #[derive(Debug, Default)]
@@ -22,11 +20,10 @@ pub(crate) struct Inbound {
 
 impl Inbound {
     /// Reads what the peer has sent, at least `chunk` bytes of room; `Ok(0)` at end of stream.
-    pub(crate) async fn fill(&mut self, stream: &TcpStream, chunk: usize) -> io::Result<usize> {
+    pub(crate) async fn fill(&mut self, stream: &Stream, chunk: usize) -> io::Result<usize> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.reserve(chunk.max(1));
-        let mut s = stream;
-        let BufResult(res, buf) = s.append(buf).await;
+        let BufResult(res, buf) = stream.append(buf).await;
         self.buf = buf;
         res
     }
@@ -34,7 +31,7 @@ impl Inbound {
     /// [`Inbound::fill`] within `limit`; a timeout is `ErrorKind::TimedOut`.
     pub(crate) async fn fill_within(
         &mut self,
-        stream: &TcpStream,
+        stream: &Stream,
         chunk: usize,
         limit: Duration,
     ) -> io::Result<usize> {
@@ -55,10 +52,9 @@ impl Inbound {
 }
 
 /// Writes all of `out`, then empties it (keeping its allocation).
-pub(crate) async fn write_all(stream: &TcpStream, out: &mut Vec<u8>) -> io::Result<()> {
+pub(crate) async fn write_all(stream: &Stream, out: &mut Vec<u8>) -> io::Result<()> {
     let buf = std::mem::take(out);
-    let mut s = stream;
-    let BufResult(res, mut buf) = s.write_all(buf).await;
+    let BufResult(res, mut buf) = stream.write_all(buf).await;
     buf.clear();
     *out = buf;
     res
@@ -79,9 +75,8 @@ const LINGER_TIME: Duration = Duration::from_secs(1);
 /// Ends the connection after a final response: shuts down the sending side, then reads and
 /// drops what the peer still sends for a short while, so the kernel does not answer the
 /// unread input with a reset that could destroy the response before the peer reads it.
-pub(crate) async fn close_gracefully(stream: &TcpStream) {
-    let mut s = stream;
-    if s.shutdown().await.is_err() {
+pub(crate) async fn close_gracefully(stream: &Stream) {
+    if stream.shutdown().await.is_err() {
         return;
     }
     let mut sink = Inbound::default();

@@ -1,5 +1,5 @@
 //! The Strait L7 path: per-core HTTP/1.1 proxy workers on io_uring, routing from the tables the
-//! agent publishes.
+//! agent publishes; TLS termination (HTTPS, TLS listeners), SNI pass-through and TCP routes.
 //!
 //! A data plane runs one [`Worker`] per L7 core, each on its own pinned thread with its own
 //! compio event loop (io_uring; epoll where io_uring is missing, and as the measured baseline),
@@ -37,6 +37,10 @@ mod pool;
 mod proxy;
 mod respond;
 mod route;
+mod sni;
+mod stream;
+mod tcp;
+mod tls;
 mod worker;
 
 pub use generation::TableImage;

@@ -10,13 +10,13 @@
 
 use std::{cell::RefCell, collections::HashMap, net::SocketAddr, time::Duration};
 
-use compio::net::TcpStream;
+use crate::stream::Stream;
 use rustix::net::RecvFlags;
 use std::time::Instant;
 
 #[derive(Debug)]
 struct Idle {
-    stream: TcpStream,
+    stream: Stream,
     since: Instant,
 }
 
@@ -38,7 +38,7 @@ impl Pool {
     }
 
     /// The newest idle connection to `addr` that has not expired.
-    pub(crate) fn take(&self, addr: SocketAddr) -> Option<TcpStream> {
+    pub(crate) fn take(&self, addr: SocketAddr) -> Option<Stream> {
         let mut idle = self.idle.borrow_mut();
         let list = idle.get_mut(&addr)?;
         let now = Instant::now();
@@ -51,7 +51,7 @@ impl Pool {
     }
 
     /// Keeps `stream` for the next request to `addr` (or drops it when the pool is full).
-    pub(crate) fn put(&self, addr: SocketAddr, stream: TcpStream) {
+    pub(crate) fn put(&self, addr: SocketAddr, stream: Stream) {
         let mut idle = self.idle.borrow_mut();
         let list = idle.entry(addr).or_default();
         if list.len() < self.max_per_endpoint {
@@ -74,9 +74,13 @@ impl Pool {
 
 /// Whether an idle connection has nothing to read: no end of stream from the upstream (it
 /// closed while idle) and no unsolicited bytes. One non-blocking `recv` with `MSG_PEEK`.
-fn quiet(stream: &TcpStream) -> bool {
+fn quiet(stream: &Stream) -> bool {
     let mut probe = [0u8; 1];
-    match rustix::net::recv(stream, &mut probe, RecvFlags::PEEK | RecvFlags::DONTWAIT) {
+    match rustix::net::recv(
+        stream.tcp(),
+        &mut probe,
+        RecvFlags::PEEK | RecvFlags::DONTWAIT,
+    ) {
         Err(e) => e == rustix::io::Errno::AGAIN,
         Ok(_) => false,
     }

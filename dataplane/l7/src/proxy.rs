@@ -15,7 +15,7 @@
 
 use std::{cell::Cell, net::SocketAddr, pin::pin, time::Duration};
 
-use compio::net::TcpStream;
+use crate::stream::Stream;
 use futures_util::future::{Either, select};
 use strait_http1::{BodyDecoder, BodyFraming, Method, Version};
 use tracing::debug;
@@ -46,7 +46,7 @@ impl Facts {
 /// A connection to an endpoint.
 #[derive(Debug)]
 pub(crate) struct Upstream {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Stream,
     pub(crate) addr: SocketAddr,
     /// It came from the pool.
     pub(crate) reused: bool,
@@ -69,7 +69,7 @@ pub(crate) enum Outcome {
 #[derive(Debug)]
 pub(crate) struct Exchange<'a> {
     pub(crate) shared: &'a Shared,
-    pub(crate) client: &'a TcpStream,
+    pub(crate) client: &'a Stream,
     pub(crate) client_in: &'a mut Inbound,
     /// The encoded upstream request head.
     pub(crate) head: &'a [u8],

@@ -1,5 +1,5 @@
 //! The per-core L7 worker: one compio event loop (io_uring, or epoll as fallback and baseline)
-//! on the calling thread, serving every plain-HTTP listener of the current generation.
+//! on the calling thread, serving every listener of the current generation (HTTP, HTTPS, TLS, TCP).
 //!
 //! Order: [`Worker::new`] → [`Worker::run`] on the thread the caller pinned; it returns when
 //! `stop` is set. Each loop tick (and each request) enters the table reader: one atomic load,

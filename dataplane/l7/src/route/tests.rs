@@ -85,7 +85,7 @@ fn get(path: &str, host: &str, extra: &str) -> String {
 #[test]
 fn hosts_paths_methods_headers_and_queries() {
     let g = generation(CONFIG);
-    assert_eq!(g.http_listeners().count(), 1);
+    assert_eq!(g.listeners().count(), 1);
     assert_eq!(g.listener("127.0.0.1:8080".parse().unwrap()), Some(0));
     assert_eq!(decide_raw(&g, &get("/", "shop.example", "")), "forward v1");
     assert_eq!(
