@@ -11,6 +11,11 @@
 //!   `x-echo-…`.
 //!
 //! Every answer carries `x-upstream: NAME`.
+//!
+//! A server can be told to misbehave ([`Upstream::set_fault`]) for the retry tests: answer every
+//! request with a status, never answer, or reset each new connection (RST, by `SO_LINGER` 0)
+//! once its first request head has arrived. [`Upstream::faults`] counts the requests that got
+//! the fault.
 
 use std::{
     convert::Infallible,
@@ -23,6 +28,7 @@ use std::{
     },
     task::{Context, Poll},
     thread,
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -43,6 +49,48 @@ pub struct Seen {
     connections: AtomicU64,
     requests: AtomicU64,
     bytes: AtomicU64,
+    faults: AtomicU64,
+    /// The current [`Fault`], encoded by [`Fault::code`].
+    fault: AtomicU64,
+}
+
+/// How a server misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// It serves as described in the module documentation.
+    None,
+    /// Every request is answered with this status (body: `NAME failed`).
+    Status(u16),
+    /// No request is ever answered (the connection stays open).
+    Hang,
+    /// New connections are reset after their first request head.
+    Reset,
+}
+
+impl Fault {
+    fn code(self) -> u64 {
+        match self {
+            Fault::None => 0,
+            Fault::Status(s) => 1 | u64::from(s) << 8,
+            Fault::Hang => 2,
+            Fault::Reset => 3,
+        }
+    }
+
+    fn of(code: u64) -> Fault {
+        match code & 0xff {
+            1 => Fault::Status((code >> 8) as u16),
+            2 => Fault::Hang,
+            3 => Fault::Reset,
+            _ => Fault::None,
+        }
+    }
+}
+
+impl Seen {
+    fn fault(&self) -> Fault {
+        Fault::of(self.fault.load(Ordering::SeqCst))
+    }
 }
 
 /// A running upstream server; see the module documentation.
@@ -105,6 +153,16 @@ impl Upstream {
     pub fn bytes(&self) -> u64 {
         self.seen.bytes.load(Ordering::SeqCst)
     }
+
+    /// Makes the server misbehave from now on (see the module documentation).
+    pub fn set_fault(&self, fault: Fault) {
+        self.seen.fault.store(fault.code(), Ordering::SeqCst);
+    }
+
+    /// Requests (or connections, for [`Fault::Reset`]) that got the fault.
+    pub fn faults(&self) -> u64 {
+        self.seen.faults.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for Upstream {
@@ -124,6 +182,10 @@ async fn serve(listener: TcpListener, name: String, seen: Arc<Seen>) {
             continue;
         };
         seen.connections.fetch_add(1, Ordering::SeqCst);
+        if seen.fault() == Fault::Reset {
+            tokio::spawn(reset_after_head(stream, seen.clone()));
+            continue;
+        }
         let io = TokioIo::new(Counting {
             inner: stream,
             seen: seen.clone(),
@@ -138,12 +200,44 @@ async fn serve(listener: TcpListener, name: String, seen: Arc<Seen>) {
     }
 }
 
+/// Reads a request head, then resets the connection.
+async fn reset_after_head(mut stream: TcpStream, seen: Arc<Seen>) {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    seen.bytes.fetch_add(head.len() as u64, Ordering::SeqCst);
+    seen.faults.fetch_add(1, Ordering::SeqCst);
+    let _ = rustix::net::sockopt::set_socket_linger(&stream, Some(Duration::ZERO));
+    drop(stream);
+}
+
 async fn answer(
     req: Request<Incoming>,
     name: String,
     seen: Arc<Seen>,
 ) -> Result<Response<Body>, Infallible> {
     seen.requests.fetch_add(1, Ordering::SeqCst);
+    match seen.fault() {
+        Fault::Status(status) => {
+            seen.faults.fetch_add(1, Ordering::SeqCst);
+            let mut r = Response::new(full(format!("{name} failed")));
+            *r.status_mut() = hyper::StatusCode::from_u16(status).expect("a status");
+            r.headers_mut()
+                .insert("x-upstream", name.parse().expect("name is a header value"));
+            return Ok(r);
+        }
+        Fault::Hang => {
+            seen.faults.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        Fault::None | Fault::Reset => {}
+    }
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or_default().to_owned();
     let mut response = match path.as_str() {

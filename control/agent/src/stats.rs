@@ -1,18 +1,28 @@
 //! Builds the `Stats` answer from the counters the workers export into the stats region.
 //!
 //! Counter word `i` of a worker's record holds the pipeline counter named
-//! `strait_fastpath::counters::NAMES[i]`; the agent labels the first `COUNT` words with those
-//! names and leaves the rest alone (a newer data plane may use more words, named only by a newer
-//! agent). Order: [`read`] under the link's session lock, then [`build`] outside it.
+//! `strait_fastpath::counters::NAMES[i]`; the L7 counters and latency buckets sit at the indexes
+//! of `strait_shm::l7stats` (`l7_…` names, buckets as `l7_latency_us_le_BOUND`). The agent labels
+//! those words and leaves the rest alone (a newer data plane may use more words, named only by
+//! a newer agent). Order: [`read`] under the link's session lock, then [`build`] outside it.
 
 use std::{collections::HashMap, sync::atomic::Ordering};
 
 use strait_fastpath::counters::{COUNT, NAMES};
 use strait_proto::v1::{StatsResponse, WorkerCounters};
-use strait_shm::{StatsRegion, stats::COUNTER_WORDS};
+use strait_shm::{StatsRegion, l7stats, stats::COUNTER_WORDS};
 
-// Every named counter has a word in the record.
-const _: () = assert!(COUNT <= COUNTER_WORDS);
+// Every named counter has a word in the record, and the pipeline's stay below the L7 ones.
+const _: () = assert!(COUNT <= l7stats::L7_BASE && l7stats::L7_BASE < COUNTER_WORDS);
+
+/// Every labelled counter index with its label.
+fn labels() -> impl Iterator<Item = (usize, std::borrow::Cow<'static, str>)> {
+    let pipeline = NAMES.iter().enumerate().map(|(i, n)| (i, (*n).into()));
+    let l7 = (l7stats::NAMES.iter().enumerate()).map(|(i, n)| (l7stats::L7_BASE + i, (*n).into()));
+    let latency = (0..l7stats::LATENCY_BUCKETS)
+        .map(|b| (l7stats::LATENCY_BASE + b, l7stats::bucket_name(b).into()));
+    pipeline.chain(l7).chain(latency)
+}
 
 /// Reads every worker's named counters.
 ///
@@ -24,10 +34,8 @@ pub(crate) fn read(region: &StatsRegion) -> Vec<WorkerCounters> {
         .map(|(i, w)| WorkerCounters {
             index: i as u32,
             core: w.core() as u32,
-            counters: NAMES
-                .iter()
-                .zip(w.counters())
-                .map(|(name, word)| ((*name).to_owned(), word.load(Ordering::Relaxed)))
+            counters: labels()
+                .map(|(i, name)| (name.into_owned(), w.counter(i).load(Ordering::Relaxed)))
                 .collect(),
         })
         .collect()
@@ -73,6 +81,7 @@ mod tests {
         w0.add(PARSE_DROP_BASE, 1);
         // A word past the named ones is not reported.
         w0.add(COUNT, 99);
+        w1.add(l7stats::L7_BASE + l7stats::counter::RETRIES, 4);
 
         let s = build(7, Some(read(&region)));
         assert_eq!(s.generation, 7);
@@ -80,8 +89,10 @@ mod tests {
         assert_eq!(s.workers.len(), 2);
         assert_eq!((s.workers[0].index, s.workers[0].core), (0, 3));
         assert_eq!((s.workers[1].index, s.workers[1].core), (1, 5));
+        let labelled = COUNT + l7stats::NAMES.len() + l7stats::LATENCY_BUCKETS;
         for counters in s.workers.iter().map(|w| &w.counters).chain([&s.total]) {
-            assert_eq!(counters.len(), COUNT, "every counter, zeros included");
+            assert_eq!(counters.len(), labelled, "every counter, zeros included");
+            assert!(l7stats::NAMES.iter().all(|n| counters.contains_key(*n)));
             assert!(NAMES.iter().all(|n| counters.contains_key(*n)));
         }
         assert_eq!(s.workers[0].counters["rx"], 10);
@@ -90,7 +101,8 @@ mod tests {
         assert_eq!(s.total["drop_no_backend"], 2);
         assert_eq!(s.total[NAMES[PARSE_DROP_BASE]], 1);
         assert_eq!(s.total["tx"], 0);
-        assert_eq!(s.total.values().sum::<u64>(), 45);
+        assert_eq!(s.total["l7_retries"], 4);
+        assert_eq!(s.total.values().sum::<u64>(), 49);
     }
 
     #[test]

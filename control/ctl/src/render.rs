@@ -102,16 +102,57 @@ pub(crate) fn stats(s: &StatsResponse, json: bool, all: bool) -> String {
     }
 }
 
+/// Labels of an L7 worker's latency buckets (`l7_latency_us_le_BOUND`, `…_inf`, the layout of
+/// `strait_shm::l7stats`): shown as percentiles, never listed.
+const LATENCY_PREFIX: &str = "l7_latency_us_le_";
+
 /// The counters to show, by name: the agent sends them unordered.
 fn shown(counters: &HashMap<String, u64>, all: bool) -> BTreeMap<&str, u64> {
     counters
         .iter()
-        .filter(|&(_, &v)| all || v != 0)
+        .filter(|&(k, &v)| (all || v != 0) && !k.starts_with(LATENCY_PREFIX))
         .map(|(k, &v)| (k.as_str(), v))
         .collect()
 }
 
-/// The totals one per line, `name value` aligned, then one line per worker.
+/// p50 and p99 request latency in µs from the latency buckets (each the bound of the bucket it
+/// falls in; `u64::MAX` past the last bound), or `None` when no request was counted.
+fn latency(counters: &HashMap<String, u64>) -> Option<(u64, u64)> {
+    let mut buckets: Vec<(u64, u64)> = counters
+        .iter()
+        .filter_map(|(k, &v)| {
+            let bound = k.strip_prefix(LATENCY_PREFIX)?;
+            Some((bound.parse().unwrap_or(u64::MAX), v))
+        })
+        .collect();
+    buckets.sort_unstable();
+    let total: u64 = buckets.iter().map(|&(_, v)| v).sum();
+    let at = |q: f64| {
+        let rank = ((total as f64 * q).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        buckets
+            .iter()
+            .find(|&&(_, v)| {
+                seen += v;
+                seen >= rank
+            })
+            .map_or(u64::MAX, |&(bound, _)| bound)
+    };
+    (total > 0).then(|| (at(0.5), at(0.99)))
+}
+
+/// A latency bound for people: `250us`, `1.5ms`, `2.1s`, `>67s`.
+fn micros(us: u64) -> String {
+    match us {
+        u64::MAX => ">67s".into(),
+        0..1_000 => format!("{us}us"),
+        1_000..1_000_000 => format!("{:.1}ms", us as f64 / 1e3),
+        _ => format!("{:.1}s", us as f64 / 1e6),
+    }
+}
+
+/// The totals one per line, `name value` aligned, then one line per worker (with its L7
+/// latency percentiles when it served requests).
 pub(crate) fn stats_text(s: &StatsResponse, all: bool) -> String {
     if !s.dataplane_connected {
         return "data plane: not connected\n".into();
@@ -140,6 +181,9 @@ pub(crate) fn stats_text(s: &StatsResponse, all: bool) -> String {
         if counters.is_empty() {
             out.push_str(" all zero");
         }
+        if let Some((p50, p99)) = latency(&w.counters) {
+            write!(out, " latency p50<={} p99<={}", micros(p50), micros(p99)).unwrap();
+        }
         out.push('\n');
     }
     out
@@ -155,6 +199,7 @@ pub(crate) fn stats_json(s: &StatsResponse, all: bool) -> String {
                 "index": w.index,
                 "core": w.core,
                 "counters": shown(&w.counters, all),
+                "latency_us": latency(&w.counters).map(|(p50, p99)| json!({"p50": p50, "p99": p99})),
             })
         })
         .collect();
@@ -251,6 +296,30 @@ mod tests {
     }
 
     #[test]
+    fn l7_latency_buckets_become_percentiles() {
+        let mut s = stats_sample();
+        s.workers[1].counters = counters(&[
+            ("l7_requests", 100),
+            ("l7_latency_us_le_112", 98),
+            ("l7_latency_us_le_5120", 1),
+            ("l7_latency_us_le_inf", 1),
+            ("l7_latency_us_le_1", 0),
+        ]);
+        let text = stats_text(&s, false);
+        assert!(
+            text.contains("worker 1 (core 3): l7_requests=100 latency p50<=112us p99<=5.1ms\n"),
+            "{text}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&stats_json(&s, true)).unwrap();
+        assert_eq!(
+            v["workers"][1]["latency_us"],
+            json!({"p50": 112, "p99": 5120})
+        );
+        assert_eq!(micros(u64::MAX), ">67s");
+        assert_eq!(micros(2_100_000), "2.1s");
+    }
+
+    #[test]
     fn stats_json_has_every_worker_and_zeros_only_with_all() {
         let v: serde_json::Value =
             serde_json::from_str(&stats_json(&stats_sample(), false)).unwrap();
@@ -259,6 +328,7 @@ mod tests {
         assert_eq!(v["total"]["rx"], 1000);
         assert_eq!(v["workers"][0]["core"], 2);
         assert_eq!(v["workers"][0]["counters"]["drop_no_backend"], 10);
+        assert_eq!(v["workers"][0]["latency_us"], serde_json::Value::Null);
         assert_eq!(v["workers"][1]["counters"], json!({}));
         let v: serde_json::Value =
             serde_json::from_str(&stats_json(&stats_sample(), true)).unwrap();

@@ -71,20 +71,23 @@ pub(crate) struct Pump<'a> {
 }
 
 impl Pump<'_> {
-    /// Runs until the body has been written whole.
-    pub(crate) async fn run(mut self) -> Result<(), PumpError> {
+    /// Runs until the body has been written whole; returns the bytes written (what `out` held
+    /// first included).
+    pub(crate) async fn run(mut self) -> Result<u64, PumpError> {
         let chunked = self.frame == Frame::Chunked;
         let mut trailers = false;
+        let mut written = 0;
         loop {
             let (used, done) = self.decode_buffered(&mut trailers)?;
             self.inbound.consume(used);
+            written += self.out.len() as u64;
             if !self.out.is_empty() {
                 write_all(self.to, self.out)
                     .await
                     .map_err(PumpError::Write)?;
             }
             if done {
-                return Ok(());
+                return Ok(written);
             }
             let read = self
                 .inbound
@@ -95,11 +98,12 @@ impl Pump<'_> {
                     self.decoder.finish().map_err(PumpError::Body)?;
                     if chunked {
                         self.out.extend_from_slice(b"0\r\n\r\n");
+                        written += self.out.len() as u64;
                         write_all(self.to, self.out)
                             .await
                             .map_err(PumpError::Write)?;
                     }
-                    return Ok(());
+                    return Ok(written);
                 }
                 Ok(_) => {}
                 Err(e) => return Err(PumpError::Read(e)),

@@ -14,6 +14,8 @@
 //!   the next request can be consumed while the head is still in use.
 //! * Between requests an empty input buffer is given back, and a head is read in small reads:
 //!   an idle keep-alive connection holds a few KiB, not the largest body it once carried.
+//! * Every request that got a head parsed or refused ends in [`Client::finish`]: counted in the
+//!   worker's metrics and, when the access log is on, written there, once.
 
 use std::{
     io,
@@ -24,7 +26,11 @@ use std::{
 use crate::stream::Stream;
 use strait_http1::{BodyDecoder, BodyFraming, Method, Parsed, RequestHead, RequestParser};
 
+use strait_shm::l7stats::counter;
+
+use crate::access::{Entry, Line};
 use crate::body::check_buffered;
+use crate::generation::Generation;
 use crate::io::{Inbound, close_gracefully, write_all};
 use crate::respond::{CONTINUE, Local};
 use crate::route::{Decision, Request, decide};
@@ -33,6 +39,8 @@ use crate::worker::Shared;
 /// Room for one read while waiting for a head: small, because an idle connection's read
 /// buffer belongs to the kernel until something arrives.
 const HEAD_CHUNK: usize = 4096;
+/// Most bytes of a local answer's body kept as its reason in the access log.
+const MAX_REASON: usize = 128;
 
 /// What the connection does after a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,14 +55,17 @@ pub(crate) enum Next {
 
 /// Serves one accepted connection until it ends.
 pub(crate) async fn serve(shared: &Shared, stream: Stream, peer: SocketAddr, listener: SocketAddr) {
+    let _open = shared.metrics.connection();
     let mut client = Client {
         shared,
         stream: &stream,
         peer: peer.ip(),
+        remote: peer,
         listener,
         inbound: Inbound::default(),
         head_buf: Vec::new(),
         out: Vec::new(),
+        entry: Entry::default(),
     };
     loop {
         match client.request().await {
@@ -71,11 +82,15 @@ pub(crate) struct Client<'a> {
     pub(crate) shared: &'a Shared,
     pub(crate) stream: &'a Stream,
     pub(crate) peer: IpAddr,
+    /// The client's address and port.
+    pub(crate) remote: SocketAddr,
     /// The address of the listener that accepted it.
     pub(crate) listener: SocketAddr,
     pub(crate) inbound: Inbound,
     head_buf: Vec<u8>,
     out: Vec<u8>,
+    /// What the current request's access log line and counters say.
+    pub(crate) entry: Entry,
 }
 
 fn has_body(head: &RequestHead) -> bool {
@@ -84,21 +99,90 @@ fn has_body(head: &RequestHead) -> bool {
 
 impl Client<'_> {
     async fn request(&mut self) -> Next {
+        self.entry.reset();
         let (head, len) = match self.read_head().await {
             Ok(parsed) => parsed,
-            Err(next) => return next,
+            Err(next) => {
+                if self.entry.status != 0 {
+                    self.finish(None, None, Instant::now());
+                }
+                return next;
+            }
         };
+        let started = Instant::now();
+        self.entry.head_bytes = len as u64;
         let mut head_buf = std::mem::take(&mut self.head_buf);
         head_buf.clear();
         head_buf.extend_from_slice(&self.inbound.buf[..len]);
         self.inbound.consume(len);
-        let next = self.route(&head, &head_buf).await;
+        let generation = self.shared.refresh();
+        let next = self.route(&head, &head_buf, generation.as_deref()).await;
+        self.finish(Some((&head, &head_buf)), generation.as_deref(), started);
         self.head_buf = head_buf;
         next
     }
 
-    async fn route(&mut self, head: &RequestHead, buf: &[u8]) -> Next {
-        let Some(generation) = self.shared.refresh() else {
+    /// Counts the request that just ended and writes its access log line.
+    fn finish(
+        &mut self,
+        head: Option<(&RequestHead, &[u8])>,
+        generation: Option<&Generation>,
+        started: Instant,
+    ) {
+        let metrics = &self.shared.metrics;
+        let e = &mut self.entry;
+        e.bytes_in = e.bytes_in.max(e.head_bytes);
+        let duration_us = started.elapsed().as_micros() as u64;
+        metrics.inc(counter::REQUESTS);
+        metrics.response(e.status);
+        if e.local {
+            metrics.inc(counter::LOCAL);
+        }
+        metrics.add(counter::BYTES_IN, e.bytes_in);
+        metrics.add(counter::BYTES_OUT, e.bytes_out);
+        metrics.latency(duration_us);
+        let log = &self.shared.log;
+        if !log.on() {
+            return;
+        }
+        let name = |r: Option<strait_table::StrRef>| generation.zip(r).map(|(g, r)| g.image.str(r));
+        let image = generation.map(|g| &*g.image);
+        let route = e.route.and_then(|i| image?.routes().get(i)).map(|r| r.name);
+        let cluster = e
+            .cluster
+            .and_then(|i| image?.clusters().get(i as usize))
+            .map(|c| c.name);
+        let (method, authority, path, version) = match head {
+            Some((h, buf)) => (
+                h.method_name.get(buf),
+                crate::route::Request::new(h, buf, self.peer)
+                    .host
+                    .unwrap_or_default(),
+                h.target.get(buf),
+                h.version.as_bytes(),
+            ),
+            None => (&b""[..], &b""[..], &b""[..], &b""[..]),
+        };
+        log.write(&Line {
+            client: self.remote,
+            method,
+            authority,
+            path,
+            version: std::str::from_utf8(version).unwrap_or_default(),
+            route: name(route),
+            cluster: name(cluster),
+            duration_us,
+            entry: e,
+        });
+    }
+
+    async fn route(
+        &mut self,
+        head: &RequestHead,
+        buf: &[u8],
+        generation: Option<&Generation>,
+    ) -> Next {
+        let Some(generation) = generation else {
             return self
                 .answer(head, 503, b"no configuration yet\n", true)
                 .await;
@@ -112,7 +196,7 @@ impl Client<'_> {
                 .await;
         }
         let req = Request::new(head, buf, self.peer);
-        match decide(&generation, listener, &req, &self.shared.rng) {
+        match decide(generation, listener, &req, &self.shared.rng) {
             Decision::NotFound => self.answer(head, 404, b"no route\n", false).await,
             Decision::Redirect { status, location } => {
                 let local = Local {
@@ -133,7 +217,7 @@ impl Client<'_> {
                 self.answer(head, 503, body.as_bytes(), false).await
             }
             Decision::Forward { route, cluster } => {
-                crate::forward::forward(self, &generation, &req, route, cluster).await
+                crate::forward::forward(self, generation, &req, route, cluster).await
             }
         }
     }
@@ -248,6 +332,17 @@ impl Client<'_> {
     async fn local(&mut self, local: &Local<'_>) -> Next {
         self.out.clear();
         local.write(&mut self.out);
+        let e = &mut self.entry;
+        e.status = local.status;
+        e.bytes_out = self.out.len() as u64;
+        e.local = true;
+        e.reason.clear();
+        let why: &[u8] = match (local.body, local.location) {
+            (_, Some(_)) => b"redirect",
+            (b"", None) => b"direct response",
+            (body, None) => &body[..body.len().min(MAX_REASON)],
+        };
+        e.reason.extend_from_slice(why);
         if write_all(self.stream, &mut self.out).await.is_err() {
             return Next::Drop;
         }

@@ -7,7 +7,8 @@
 //! client cannot delimit (HTTP/1.0 client, body of unknown length) is sent until close and
 //! the client connection is closed after it; an HTTP/1.1 client gets it re-chunked instead.
 //! A response from an upstream that closes before it has the whole request body says
-//! `Connection: close`.
+//! `Connection: close`. A response whose status the caller will retry (`hold_back`) is not
+//! forwarded: the way down ends with [`DownError::Status`] before anything reached the client.
 
 use std::{cell::Cell, io, time::Duration};
 
@@ -19,7 +20,8 @@ use strait_http1::{BodyDecoder, BodyFraming, Error, Parsed, ResponseParser, Vers
 use crate::body::{Frame, Pump};
 use crate::headers::{self, ClientFraming, Mods};
 use crate::io::{Inbound, write_all};
-use crate::proxy::Facts;
+use crate::proxy::{Facts, Tally};
+use crate::retry::HoldBack;
 use crate::worker::Shared;
 
 /// How the way down ended.
@@ -57,6 +59,9 @@ pub(crate) enum DownError {
     /// After the response started: the body broke off or the client left.
     #[error("response broke off")]
     Broken,
+    /// The upstream answered a status the request is retried on; nothing went to the client.
+    #[error("the upstream answered {0}, to be retried")]
+    Status(u16),
 }
 
 impl DownError {
@@ -73,6 +78,7 @@ impl DownError {
             DownError::Malformed(_) | DownError::UnexpectedUpgrade => {
                 Some((502, "upstream sent a malformed response"))
             }
+            DownError::Status(_) => Some((502, "upstream failed")),
             DownError::Broken => None,
         }
     }
@@ -96,6 +102,10 @@ pub(crate) struct Download<'a> {
     pub(crate) sent: &'a Cell<bool>,
     /// Until the response head.
     pub(crate) timeout: Duration,
+    /// Statuses not to forward, because the request will be retried.
+    pub(crate) hold_back: HoldBack,
+    /// Where the status forwarded and the bytes sent to the client are noted.
+    pub(crate) tally: &'a Tally,
 }
 
 impl Download<'_> {
@@ -130,6 +140,10 @@ impl Download<'_> {
                 Err(e) => return Err(DownError::Io(e)),
             }
         };
+        if self.hold_back.holds(head.status) {
+            return Err(DownError::Status(head.status));
+        }
+        self.tally.status.set(head.status);
         let upgraded = head.status == 101;
         if upgraded && !self.facts.upgrade {
             return Err(DownError::UnexpectedUpgrade);
@@ -163,13 +177,15 @@ impl Download<'_> {
         self.inbound.consume(len);
         self.started.set(true);
         if upgraded {
+            self.tally.down.set(self.out.len() as u64);
             write_all(self.client, self.out)
                 .await
                 .map_err(|_| DownError::Broken)?;
             return Ok(Down::Upgraded);
         }
         let mut decoder = BodyDecoder::new(head.framing, &opts.limits);
-        Pump {
+        let head_bytes = self.out.len() as u64;
+        let written = Pump {
             decoder: &mut decoder,
             from: self.upstream,
             inbound: self.inbound,
@@ -181,7 +197,11 @@ impl Download<'_> {
         }
         .run()
         .await
-        .map_err(|_| DownError::Broken)?;
+        .map_err(|_| {
+            self.tally.down.set(head_bytes);
+            DownError::Broken
+        })?;
+        self.tally.down.set(written);
         Ok(Down::Complete {
             upstream_reusable: head.keep_alive,
             client_close,

@@ -1,27 +1,43 @@
 //! Forwarding one routed request: the upstream head with the route's modifications, an
-//! endpoint by the cluster's policy, the body held and checked, a pooled or new connection
-//! (connect failures retried on the route's policy), then the exchange.
+//! endpoint by the cluster's policy, the body held and checked, a pooled or new connection,
+//! then the exchange; a failed try is retried on another endpoint by the route's policy and
+//! the cluster's budget ([`crate::retry`]).
 //!
 //! Invariants:
 //! * Nothing reaches an upstream before the head and the buffered start of the body (all of
 //!   it when smaller than `hold_body_bytes`) have been validated.
-//! * No endpoint: 503 saying why (no endpoint at all, or none healthy). A connect that fails
-//!   after the route's retries: 502. The cluster's connect timeout applies to each attempt.
-//! * A request counts as in flight on its endpoint (least request) for the whole exchange.
+//! * No endpoint: 503 saying why (no endpoint at all, or none healthy). The cluster's connect
+//!   timeout applies to each try; the route's per-try timeout (else `response_timeout`) to each
+//!   try's wait for a response head; the route's request timeout (`timeout_ms`) to all tries
+//!   together, from the moment the body was held.
+//! * A retry goes to an endpoint not tried yet when the policy can give one (a hashing policy
+//!   gives the next one of its table), else to any usable one. A request whose body was not
+//!   held whole in memory is never sent twice: only its connect failures are retried.
+//! * When no more try is made, the client gets: the last failed status an upstream answered
+//!   (only statuses that were to be retried are held back), else 504 when the time ran out,
+//!   else the last failure's answer (502 for a connect failure or a broken response).
+//! * A request counts as in flight on its endpoint (least request) for the whole exchange, and
+//!   on its cluster's retry budget until it is answered.
 
-use std::time::Duration;
+use std::{
+    borrow::Cow,
+    time::{Duration, Instant},
+};
 
 use compio::net::TcpStream;
 use strait_http1::{BodyDecoder, BodyFraming, Upgrade};
-use strait_table::{ModDirection, retry_on};
+use strait_shm::l7stats::counter;
+use strait_table::ModDirection;
 use tracing::debug;
 
+use crate::body::check_buffered;
 use crate::conn::{Client, Next};
 use crate::generation::Generation;
 use crate::headers::{self, Mods};
 use crate::io::within;
 use crate::lb::{ClusterState, NoEndpoint};
-use crate::proxy::{self, Exchange, Facts, Outcome, Upstream};
+use crate::proxy::{self, Exchange, Facts, Outcome, Tally, Upstream};
+use crate::retry::{Failure, HoldBack, Policy, RetryGuard};
 use crate::route::{Request, choose_endpoint};
 use crate::worker::Shared;
 
@@ -36,6 +52,8 @@ pub(crate) async fn forward(
     let shared = client.shared;
     let image = &*generation.image;
     let head = req.head;
+    client.entry.route = Some(route);
+    client.entry.cluster = Some(cluster);
     let (Some(route), Some(record)) = (
         image.routes().get(route),
         image.clusters().get(cluster as usize),
@@ -85,66 +103,149 @@ pub(crate) async fn forward(
         framing: head.framing,
         upgrade: upgrade.is_some(),
     };
+    // A request may be sent again only if its whole body is still in memory (see `retry`);
+    // the held copy puts it back in the input buffer before another try.
+    let whole = check_buffered(&decoder, &client.inbound.buf) == Ok(true);
+    let replayable = upgrade.is_none() && (facts.bodiless() || whole);
+    let policy = Policy::of(route, head.method, replayable);
+    let held =
+        (policy.retries > 0 && replayable && !facts.bodiless()).then(|| client.inbound.buf.clone());
     let connect_timeout = millis(record.connect_timeout_ms).unwrap_or(shared.opts.connect_timeout);
-    let response_timeout = millis(route.timeout_ms).unwrap_or(shared.opts.response_timeout);
-    let attempts = 1 + if route.retries_on(retry_on::CONNECT_FAILURE) {
-        u32::from(route.retry_attempts)
-    } else {
-        0
-    };
+    let per_try = millis(route.per_try_timeout_ms);
+    let deadline = millis(route.timeout_ms).map(|t| Instant::now() + t);
     let state = generation.cluster_state(cluster);
-    let (mut failures, mut fresh) = (0, false);
+    let _request = state.map(|s| s.budget.request());
+    let metrics = &shared.metrics;
+    let mut tried: Vec<u32> = Vec::new();
+    let mut _retry: Option<RetryGuard<'_>> = None;
+    let mut last_status = None;
+    let mut fresh = false;
     loop {
-        let up = match connect(shared, chosen.addr, connect_timeout, fresh).await {
-            Ok(up) => up,
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let (failure, status, reason): (_, u16, Cow<'static, str>) = match connect(
+            shared,
+            chosen.addr,
+            left.map_or(connect_timeout, |l| l.min(connect_timeout)),
+            fresh,
+        )
+        .await
+        {
             Err(e) => {
-                failures += 1;
+                metrics.inc(counter::CONNECT_FAILURES);
                 debug!(cluster = name, endpoint = %chosen.addr, error = %e, "connect failed");
-                if failures >= attempts {
-                    let body = format!("cannot connect to an endpoint of cluster {name}\n");
-                    return client.answer(head, 502, body.as_bytes(), true).await;
-                }
-                match choose_endpoint(generation, cluster, req, &usable, &shared.rng) {
-                    Ok(next) => chosen = next,
-                    Err(why) => {
-                        return client
-                            .answer(head, 503, no_endpoint(why, name).as_bytes(), true)
-                            .await;
+                let reason = format!("cannot connect to an endpoint of cluster {name}");
+                (Some(Failure::Connect), 502, reason.into())
+            }
+            Ok(up) => {
+                let _in_flight = InFlight::begin(state, chosen.pos);
+                let try_limit = per_try.unwrap_or(shared.opts.response_timeout);
+                let per_try_bound = per_try.is_some() && left.is_none_or(|l| try_limit <= l);
+                let retry_left = client.entry.retries < policy.retries
+                    && state.is_none_or(|s| s.budget.has_room(policy.budget_percent));
+                let tally = Tally::default();
+                let exchange = Exchange {
+                    shared,
+                    client: client.stream,
+                    client_in: &mut client.inbound,
+                    head: &up_head,
+                    facts,
+                    response_mods: &response_mods,
+                    response_timeout: left.map_or(try_limit, |l| l.min(try_limit)),
+                    hold_back: HoldBack::new(policy, retry_left),
+                    tally: &tally,
+                };
+                let outcome = proxy::exchange(exchange, up).await;
+                let e = &mut client.entry;
+                e.upstream = Some(chosen.addr);
+                e.status = tally.status.get();
+                e.bytes_out = tally.down.get();
+                e.bytes_in = e.head_bytes + tally.up.get().saturating_sub(up_head.len() as u64);
+                match outcome {
+                    Outcome::Done { client_reusable } => {
+                        return if client_reusable {
+                            Next::KeepAlive
+                        } else {
+                            Next::Close
+                        };
+                    }
+                    Outcome::Stale if !fresh => {
+                        fresh = true;
+                        continue;
+                    }
+                    Outcome::Stale => (None, 502, "upstream connection failed".into()),
+                    Outcome::Answer(status, reason) => {
+                        let body = format!("{reason}\n");
+                        return client.answer(head, status, body.as_bytes(), true).await;
+                    }
+                    Outcome::Close => return Next::Drop,
+                    Outcome::Failed {
+                        failure,
+                        status,
+                        reason,
+                    } => {
+                        debug!(cluster = name, endpoint = %chosen.addr, ?failure, "try failed");
+                        let failure = match failure {
+                            Some(Failure::PerTryTimeout) => {
+                                metrics.inc(counter::TIMEOUTS);
+                                // The request's own deadline is not retried.
+                                per_try_bound.then_some(Failure::PerTryTimeout)
+                            }
+                            Some(Failure::Status(s)) => {
+                                last_status = Some(s);
+                                Some(Failure::Status(s))
+                            }
+                            other => other,
+                        };
+                        (failure, status, reason.into())
                     }
                 }
-                continue;
             }
         };
-        let _in_flight = InFlight::begin(state, chosen.pos);
-        let exchange = Exchange {
-            shared,
-            client: client.stream,
-            client_in: &mut client.inbound,
-            head: &up_head,
-            facts,
-            response_mods: &response_mods,
-            response_timeout,
+        tried.push(chosen.slot);
+        let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
+        let retry = failure
+            .filter(|&f| policy.allows(f) && client.entry.retries < policy.retries && !out_of_time);
+        let granted = match (retry, state) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(_), Some(s)) => match s.budget.try_retry(policy.budget_percent) {
+                Some(guard) => {
+                    _retry = Some(guard);
+                    true
+                }
+                None => {
+                    metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
+                    false
+                }
+            },
         };
-        match proxy::exchange(exchange, up).await {
-            Outcome::Done { client_reusable } => {
-                return if client_reusable {
-                    Next::KeepAlive
-                } else {
-                    Next::Close
-                };
-            }
-            Outcome::Stale if !fresh => fresh = true,
-            Outcome::Stale => {
+        if !granted {
+            let (status, reason) = match last_status {
+                Some(s) => (s, format!("upstream answered {s}").into()),
+                None if out_of_time => (504, "upstream did not answer in time".into()),
+                None => (status, reason),
+            };
+            let body = format!("{reason}\n");
+            return client.answer(head, status, body.as_bytes(), true).await;
+        }
+        metrics.inc(counter::RETRIES);
+        client.entry.retries += 1;
+        fresh = false;
+        if let Some(held) = &held {
+            client.inbound.buf.clear();
+            client.inbound.buf.extend_from_slice(held);
+        }
+        let untried = |slot: u32| shared.usable(slot) && !tried.contains(&slot);
+        chosen = match choose_endpoint(generation, cluster, req, &untried, &shared.rng)
+            .or_else(|_| choose_endpoint(generation, cluster, req, &usable, &shared.rng))
+        {
+            Ok(next) => next,
+            Err(why) => {
                 return client
-                    .answer(head, 502, b"upstream connection failed\n", true)
+                    .answer(head, 503, no_endpoint(why, name).as_bytes(), true)
                     .await;
             }
-            Outcome::Answer(status, reason) => {
-                let body = format!("{reason}\n");
-                return client.answer(head, status, body.as_bytes(), true).await;
-            }
-            Outcome::Close => return Next::Drop,
-        }
+        };
     }
 }
 

@@ -10,6 +10,8 @@ use std::cell::Cell;
 
 use strait_table::{Endpoint, LbPolicy, RouteBackend};
 
+use crate::retry::Budget;
+
 /// A small, fast, per-worker random source (SplitMix64); not for anything secret.
 #[derive(Debug)]
 pub(crate) struct Rng(Cell<u64>);
@@ -76,6 +78,8 @@ pub(crate) struct ClusterState {
     schedule: Box<[u32]>,
     /// Requests in flight per endpoint position.
     active: Box<[Cell<u32>]>,
+    /// Requests and retries in flight to the cluster (its retry budget).
+    pub(crate) budget: Budget,
 }
 
 impl ClusterState {
@@ -84,6 +88,7 @@ impl ClusterState {
             rr: Cell::new(seed),
             schedule: schedule(endpoints),
             active: endpoints.iter().map(|_| Cell::new(0)).collect(),
+            budget: Budget::default(),
         }
     }
 

@@ -19,9 +19,12 @@
 //!    the upstream connection returns to the pool when the exchange was clean.
 //!
 //! No route: 404. No usable endpoint: 503 with a body saying why. Connect failure or bad
-//! response: 502; no response in time: 504.
+//! response: 502; no response in time: 504. Failed tries are retried by the route's policy and
+//! the cluster's retry budget (`retry`). Each worker counts requests, responses and latency
+//! into its stats record (`metrics`) and may write an access log line per request (`access`).
 #![forbid(unsafe_code)]
 
+mod access;
 mod body;
 mod conn;
 mod download;
@@ -32,10 +35,12 @@ mod io;
 mod lb;
 mod listen;
 mod matching;
+mod metrics;
 mod options;
 mod pool;
 mod proxy;
 mod respond;
+mod retry;
 mod route;
 mod sni;
 mod stream;
@@ -44,5 +49,5 @@ mod tls;
 mod worker;
 
 pub use generation::TableImage;
-pub use options::{Driver, L7Options};
+pub use options::{AccessLog, Driver, L7Options};
 pub use worker::{Report, TableSource, Worker, WorkerError};

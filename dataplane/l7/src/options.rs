@@ -5,7 +5,7 @@
 //! timeout) and per route (the request timeout). Buffers are bounded by these sizes whatever a
 //! peer sends, so a worker's memory grows with its connections, never with a body.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use strait_http1::Limits;
 
@@ -34,6 +34,34 @@ impl std::str::FromStr for Driver {
     }
 }
 
+/// Where a worker writes its access log (one JSON line per request, see `access`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AccessLog {
+    /// No access log (the default: nothing is formatted or written).
+    #[default]
+    Off,
+    /// The process's standard output.
+    Stdout,
+    /// The process's standard error.
+    Stderr,
+    /// A file, opened for appending (created if missing) by each worker.
+    File(PathBuf),
+}
+
+impl std::str::FromStr for AccessLog {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" | "none" => Ok(AccessLog::Off),
+            "stdout" | "-" => Ok(AccessLog::Stdout),
+            "stderr" => Ok(AccessLog::Stderr),
+            "" => Err("an access log target is off, stdout, stderr or a file path".into()),
+            path => Ok(AccessLog::File(PathBuf::from(path))),
+        }
+    }
+}
+
 /// See the module documentation.
 #[derive(Clone, Debug)]
 pub struct L7Options {
@@ -57,11 +85,15 @@ pub struct L7Options {
     pub read_chunk: usize,
     /// Request body bytes read and validated before anything is sent upstream (the whole body
     /// when it is smaller): a body that fails to decode within them never reaches an upstream.
+    /// Also the largest body a retry can replay: a request with a longer body is never sent
+    /// twice (only its connect failures are retried).
     pub hold_body_bytes: usize,
     /// How often an idle worker checks for a new generation and sweeps its pool.
     pub tick: Duration,
     /// Head and body limits (431, 414, 413 and the like).
     pub limits: Limits,
+    /// Where the access log goes.
+    pub access_log: AccessLog,
 }
 
 impl Default for L7Options {
@@ -79,6 +111,7 @@ impl Default for L7Options {
             hold_body_bytes: 64 * 1024,
             tick: Duration::from_millis(1),
             limits: Limits::default(),
+            access_log: AccessLog::Off,
         }
     }
 }

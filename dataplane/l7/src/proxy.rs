@@ -12,6 +12,8 @@
 //!   connection came from the pool, and the upstream sent nothing back: the request cannot have
 //!   been acted on twice in a way the client could see.
 //! * The client connection is kept only when both bodies were complete and both sides allow it.
+//! * A failure of the upstream before anything was sent to the client comes back as
+//!   [`Outcome::Failed`] with its retry class, so the caller may try again (`retry`) or answer.
 
 use std::{cell::Cell, net::SocketAddr, pin::pin, time::Duration};
 
@@ -24,6 +26,7 @@ use crate::body::{Frame, Pump, PumpError};
 use crate::download::{Down, DownError, Download};
 use crate::headers::Mods;
 use crate::io::Inbound;
+use crate::retry::{Failure, HoldBack};
 use crate::worker::Shared;
 
 /// The facts of the client's request the exchange acts on.
@@ -38,7 +41,7 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
-    fn bodiless(&self) -> bool {
+    pub(crate) fn bodiless(&self) -> bool {
         matches!(self.framing, BodyFraming::None | BodyFraming::Length(0))
     }
 }
@@ -52,6 +55,17 @@ pub(crate) struct Upstream {
     pub(crate) reused: bool,
 }
 
+/// What an exchange measured, for the access log and the counters.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// The status of the response forwarded (0: none).
+    pub(crate) status: Cell<u16>,
+    /// Bytes written upstream (head and body).
+    pub(crate) up: Cell<u64>,
+    /// Bytes written to the client (head and body).
+    pub(crate) down: Cell<u64>,
+}
+
 /// What the client connection does after an exchange.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -61,6 +75,13 @@ pub(crate) enum Outcome {
     Stale,
     /// Nothing was answered yet: answer this status with this reason, then close.
     Answer(u16, &'static str),
+    /// The upstream failed and nothing was answered yet: retry if `failure` may be retried,
+    /// else answer `status` with `reason` and close.
+    Failed {
+        failure: Option<Failure>,
+        status: u16,
+        reason: &'static str,
+    },
     /// The connection cannot continue (the client left, or the response broke off): drop it.
     Close,
 }
@@ -77,6 +98,10 @@ pub(crate) struct Exchange<'a> {
     pub(crate) response_mods: &'a Mods<'a>,
     /// From now until the response head has arrived.
     pub(crate) response_timeout: Duration,
+    /// Statuses not to forward, because the request will be retried.
+    pub(crate) hold_back: HoldBack,
+    /// What the exchange measured.
+    pub(crate) tally: &'a Tally,
 }
 
 enum Raced {
@@ -113,7 +138,7 @@ pub(crate) async fn exchange(x: Exchange<'_>, up: Upstream) -> Outcome {
         let upload = pin!(async {
             let done = pump.run().await;
             sent.set(done.is_ok());
-            done
+            done.map(|n| x.tally.up.set(n))
         });
         let download = pin!(
             Download {
@@ -128,6 +153,8 @@ pub(crate) async fn exchange(x: Exchange<'_>, up: Upstream) -> Outcome {
                 heard: &heard,
                 sent: &sent,
                 timeout: x.response_timeout,
+                hold_back: x.hold_back,
+                tally: x.tally,
             }
             .run()
         );
@@ -171,8 +198,18 @@ pub(crate) async fn exchange(x: Exchange<'_>, up: Upstream) -> Outcome {
             if stale_able && e.before_response() {
                 return Outcome::Stale;
             }
+            let failure = match e {
+                DownError::Closed | DownError::Io(_) => Some(Failure::Reset),
+                DownError::Timeout => Some(Failure::PerTryTimeout),
+                DownError::Status(s) => Some(Failure::Status(s)),
+                _ => None,
+            };
             match e.answer() {
-                Some((status, reason)) if !started.get() => Outcome::Answer(status, reason),
+                Some((status, reason)) if !started.get() => Outcome::Failed {
+                    failure,
+                    status,
+                    reason,
+                },
                 _ => Outcome::Close,
             }
         }

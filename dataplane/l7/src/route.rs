@@ -195,6 +195,8 @@ fn redirect_location(g: &Generation, route: &Route, req: &Request<'_>) -> Vec<u8
 pub(crate) struct Chosen {
     pub(crate) pos: usize,
     pub(crate) addr: SocketAddr,
+    /// The endpoint's health slot (which also names it across tries).
+    pub(crate) slot: u32,
 }
 
 /// Chooses an endpoint of cluster record `cluster` by its policy; `usable` says whether an
@@ -232,6 +234,7 @@ pub(crate) fn choose_endpoint(
     Ok(Chosen {
         pos,
         addr: SocketAddr::new(ip, e.port),
+        slot: e.health_slot,
     })
 }
 
@@ -241,7 +244,9 @@ fn hash_key(g: &Generation, c: &Cluster, req: &Request<'_>) -> Option<u64> {
         HashOn::None => None,
         HashOn::Header => req.head.fields.get(req.buf, key.as_bytes()).map(xxh3_64),
         HashOn::Cookie => matching::cookie(&req.head.fields, req.buf, key).map(xxh3_64),
-        HashOn::SourceIp => Some(match req.peer {
+        // A v4 client of a dual-stack listener arrives as `::ffff:a.b.c.d`: it hashes as v4, so
+        // the same client lands on the same endpoint whichever listener it used.
+        HashOn::SourceIp => Some(match req.peer.to_canonical() {
             IpAddr::V4(a) => xxh3_64(&a.octets()),
             IpAddr::V6(a) => xxh3_64(&a.octets()),
         }),

@@ -29,8 +29,8 @@ use strait_shm::HealthOverlay;
 use tracing::{debug, info};
 
 use crate::{
-    Driver, L7Options, generation::Generation, generation::TableImage, lb::Rng, listen::Listeners,
-    pool::Pool,
+    Driver, L7Options, access::AccessLog, generation::Generation, generation::TableImage, lb::Rng,
+    listen::Listeners, metrics::Metrics, pool::Pool,
 };
 
 /// How often the worker reports it is alive.
@@ -54,6 +54,11 @@ pub trait Report {
     fn generation(&mut self, generation: u64);
     /// A sign of life, with the loop turns so far.
     fn heartbeat(&mut self, turns: u64);
+    /// The worker's L7 counters from counter index `first` on (the layout of
+    /// [`strait_shm::l7stats`]), sent with every heartbeat. Ignored unless implemented.
+    fn counters(&mut self, first: usize, values: &[u64]) {
+        let _ = (first, values);
+    }
 }
 
 /// Why a worker could not run.
@@ -68,6 +73,9 @@ pub enum WorkerError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The access log file could not be opened.
+    #[error("opening the access log: {0}")]
+    AccessLog(std::io::Error),
 }
 
 /// One L7 worker; see the module documentation.
@@ -123,6 +131,8 @@ impl Worker {
             .map_err(|source| WorkerError::Runtime { driver, source })?;
         info!(worker = self.index, driver = ?runtime.driver_type(), "L7 worker running");
         let seed = RandomState::new().hash_one(self.index);
+        let log =
+            AccessLog::open(&self.opts.access_log, self.index).map_err(WorkerError::AccessLog)?;
         let shared = Rc::new(Shared {
             pool: Pool::new(
                 self.opts.max_idle_per_endpoint,
@@ -135,6 +145,8 @@ impl Worker {
             seed,
             rng: Rng::new(seed),
             health: self.health,
+            metrics: Metrics::default(),
+            log,
         });
         runtime.block_on(tick(shared.clone(), stop, report));
         // Every task (listeners, connections) goes with the runtime.
@@ -162,7 +174,9 @@ async fn tick(shared: Rc<Shared>, stop: &AtomicBool, report: &mut dyn Report) {
         }
         turns += 1;
         let now = Instant::now();
+        shared.log.flush();
         if now.duration_since(beat) >= HEARTBEAT {
+            shared.metrics.export(report);
             report.heartbeat(turns);
             beat = now;
         }
@@ -174,6 +188,8 @@ async fn tick(shared: Rc<Shared>, stop: &AtomicBool, report: &mut dyn Report) {
         drop(current);
         compio::time::sleep(shared.opts.tick).await;
     }
+    shared.log.flush();
+    shared.metrics.export(report);
     report.heartbeat(turns);
 }
 
@@ -182,6 +198,8 @@ pub(crate) struct Shared {
     pub(crate) opts: L7Options,
     pub(crate) pool: Pool,
     pub(crate) rng: Rng,
+    pub(crate) metrics: Metrics,
+    pub(crate) log: AccessLog,
     source: RefCell<Box<dyn TableSource>>,
     current: RefCell<Option<Rc<Generation>>>,
     serial: Cell<u64>,

@@ -5,11 +5,15 @@
 //! them (worker `cores.len() + i` runs on `l7_cores[i]`): it reports the generation it serves,
 //! its state and heartbeats there, so `straitctl status` lists it and `apply --wait` (the
 //! control thread's `Live`) waits for it too. Each maps the health overlay on its own, so its
-//! thread owns everything it reads.
+//! thread owns everything it reads. Its L7 counters and latency buckets go into the record's
+//! counter words at the indexes of [`strait_shm::l7stats`], written with every heartbeat.
 
 use std::{
     os::fd::OwnedFd,
-    sync::{Arc, atomic::AtomicBool},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     thread::{self, Scope},
 };
 
@@ -95,5 +99,12 @@ impl Report for StatsReport<'_> {
     fn heartbeat(&mut self, turns: u64) {
         self.0.set_loops(turns);
         self.0.set_heartbeat_ms(strait_shm::monotonic_ms());
+    }
+
+    /// The worker is its record's only writer: plain stores (see `strait_shm::stats`).
+    fn counters(&mut self, first: usize, values: &[u64]) {
+        for (i, &v) in values.iter().enumerate() {
+            self.0.counter(first + i).store(v, Ordering::Relaxed);
+        }
     }
 }

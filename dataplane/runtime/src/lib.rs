@@ -20,5 +20,5 @@ mod worker;
 pub use control::run;
 pub use cores::{allowed_cores, parse_cores};
 pub use options::{DataplaneOptions, PacketOptions};
-pub use strait_l7::{Driver as L7Driver, L7Options};
+pub use strait_l7::{AccessLog as L7AccessLog, Driver as L7Driver, L7Options};
 pub use tables::{TableError, Tables};

@@ -22,6 +22,7 @@
 mod error;
 pub mod fsutil;
 pub mod image;
+pub mod l7stats;
 pub mod link;
 mod map;
 pub mod overlay;

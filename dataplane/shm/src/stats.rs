@@ -14,6 +14,9 @@
 //! | 5..16 | reserved (0) |
 //! | [`COUNTER_BASE`].. | [`COUNTER_WORDS`] counters, meaning assigned by the data plane |
 //!
+//! An L4 worker's counters are its packet pipeline's, from counter 0; an L7 worker's sit at the
+//! indexes of [`crate::l7stats`] (counters, then a latency histogram).
+//!
 //! **Single writer per record:** only worker `i` writes record `i` (the data plane's main thread
 //! may write it before the worker starts). Its updates are therefore plain `Relaxed` load+store
 //! pairs, not read-modify-write instructions; the agent only loads. `generation` and `state` are

@@ -12,7 +12,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use clap::Parser;
 use strait_dataplane::{
-    DataplaneOptions, L7Driver, L7Options, PacketOptions, allowed_cores, options, parse_cores,
+    DataplaneOptions, L7AccessLog, L7Driver, L7Options, PacketOptions, allowed_cores, options,
+    parse_cores,
 };
 use strait_device::{DeviceConfig, DeviceKind, RingSizes, XdpMode, parse_mac};
 use strait_fastpath::{Exception, NodeConfig};
@@ -50,6 +51,12 @@ struct Args {
     /// How long a client connection may wait for its next request.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     l7_idle_timeout: Duration,
+    /// The L7 access log, one JSON object per line per request (time, worker, client, method,
+    /// authority, path, version, status, bytes_in, bytes_out, upstream, route, cluster,
+    /// duration_us, retries, local): off, stdout, stderr, or a file path (appended to). Each
+    /// worker buffers its lines and writes them once per loop tick.
+    #[arg(long, default_value = "off", value_parser = |s: &str| s.parse::<L7AccessLog>())]
+    access_log: L7AccessLog,
 }
 
 /// `500ms`, `10s` or `2m`.
@@ -235,6 +242,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             driver: args.l7_driver,
             header_read_timeout: args.l7_header_timeout,
             idle_timeout: args.l7_idle_timeout,
+            access_log: args.access_log,
             ..L7Options::default()
         },
     };

@@ -1,0 +1,258 @@
+//! Retry policy and retry budget, sans-IO: which failed try of a request may be tried again,
+//! and whether the cluster can afford another retry now.
+//!
+//! Order per request: [`Policy::of`] once (route, method, whether the body is replayable) →
+//! per failed try, [`Policy::allows`] with its [`Failure`] and, when a retry is decided,
+//! [`Budget::try_retry`] on the cluster's budget; the [`RetryGuard`] it returns lives as long
+//! as the retry's exchange. Every forwarded request holds a [`RequestGuard`] on the budget for
+//! its whole life.
+//!
+//! Invariants:
+//! * A connect failure may be retried for any method: nothing of the request left the proxy.
+//! * Any other failure (reset or close before a response, a 5xx status, a per-try timeout) is
+//!   retried only for an idempotent method (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) unless the
+//!   route allows others, and only when the request is *replayable*: its body is empty or was
+//!   held in memory whole (not larger than `hold_body_bytes`). A body streamed from the client
+//!   is gone once it started going upstream, so such a request is never sent twice.
+//! * A 5xx answer is retried only before any byte of it reached the client (the caller reads
+//!   the head, asks [`Policy::allows`], and discards the response if it retries).
+//! * Budget: per worker and per cluster (in one generation), retries in flight stay at most
+//!   `percent` % of the requests in flight to the cluster, but at least [`MIN_RETRIES`] may
+//!   always be in flight, so a lone request can retry; `percent == 0` means no budget limit.
+//!   All counters are `Cell`s of the worker's thread: no atomics, no locks.
+
+use std::cell::Cell;
+
+use strait_http1::Method;
+use strait_table::{Route, retry_flags, retry_on};
+
+/// Retries that may always be in flight per worker and cluster, whatever the percentage
+/// (as Envoy's `min_retry_concurrency` and linkerd's minimum retries per second).
+pub(crate) const MIN_RETRIES: u32 = 3;
+
+/// Why one try failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The upstream connection could not be made (nothing was sent).
+    Connect,
+    /// The upstream reset or closed the connection before a response.
+    Reset,
+    /// The upstream answered with this status (nothing of it was sent to the client).
+    Status(u16),
+    /// No response head within the per-try timeout.
+    PerTryTimeout,
+}
+
+/// A route's retry policy as it applies to one request; see the module invariants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Policy {
+    /// Retries after the first try.
+    pub(crate) retries: u32,
+    on: u8,
+    /// The request may be sent again once something of it went upstream.
+    resendable: bool,
+    /// The budget's percentage (0: no limit).
+    pub(crate) budget_percent: u8,
+}
+
+/// Whether `method` may be sent twice without changing the outcome (RFC 9110 §9.2.2).
+pub(crate) fn idempotent(method: Method) -> bool {
+    matches!(
+        method,
+        Method::Get | Method::Head | Method::Options | Method::Trace | Method::Put | Method::Delete
+    )
+}
+
+impl Policy {
+    /// The policy of `route` for a request with `method`; `replayable` says its body is empty
+    /// or held in memory whole.
+    pub(crate) fn of(route: &Route, method: Method, replayable: bool) -> Policy {
+        let allowed =
+            idempotent(method) || route.retry_flags & retry_flags::ALLOW_NON_IDEMPOTENT != 0;
+        Policy {
+            retries: u32::from(route.retry_attempts),
+            on: route.retry_on,
+            resendable: allowed && replayable,
+            budget_percent: route.retry_budget_percent,
+        }
+    }
+
+    /// Whether a try that failed with `failure` may be retried (attempts and budget aside).
+    pub(crate) fn allows(&self, failure: Failure) -> bool {
+        if self.retries == 0 {
+            return false;
+        }
+        let class = match failure {
+            Failure::Connect => return self.on & retry_on::CONNECT_FAILURE != 0,
+            Failure::Reset => retry_on::RESET,
+            Failure::PerTryTimeout => retry_on::PER_TRY_TIMEOUT,
+            Failure::Status(502..=504) => retry_on::STATUS_5XX | retry_on::GATEWAY_ERROR,
+            Failure::Status(500..=599) => retry_on::STATUS_5XX,
+            Failure::Status(_) => return false,
+        };
+        self.resendable && self.on & class != 0
+    }
+
+    /// Whether a status can be retried at all by this policy (so its response head must be
+    /// read before anything goes to the client).
+    pub(crate) fn retries_status(&self, status: u16) -> bool {
+        self.allows(Failure::Status(status))
+    }
+}
+
+/// Which response statuses a try holds back from the client because the request will be
+/// retried on them: none on a last try, or when no retry would be allowed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct HoldBack(Option<Policy>);
+
+impl HoldBack {
+    /// Holds back what `policy` retries when `retry_left` (attempts, time and budget remain).
+    pub(crate) fn new(policy: Policy, retry_left: bool) -> HoldBack {
+        HoldBack(retry_left.then_some(policy))
+    }
+
+    /// Whether a response with `status` is held back.
+    pub(crate) fn holds(&self, status: u16) -> bool {
+        self.0.is_some_and(|p| p.retries_status(status))
+    }
+}
+
+/// One cluster's requests and retries in flight in one worker.
+#[derive(Debug, Default)]
+pub(crate) struct Budget {
+    requests: Cell<u32>,
+    retries: Cell<u32>,
+}
+
+impl Budget {
+    /// Counts a request in flight until the guard is dropped.
+    pub(crate) fn request(&self) -> RequestGuard<'_> {
+        self.requests.set(self.requests.get().saturating_add(1));
+        RequestGuard(self)
+    }
+
+    /// Whether a retry would fit in the budget now.
+    pub(crate) fn has_room(&self, percent: u8) -> bool {
+        if percent == 0 {
+            return true;
+        }
+        let share = u64::from(self.requests.get()) * u64::from(percent) / 100;
+        u64::from(self.retries.get()) < share.max(u64::from(MIN_RETRIES))
+    }
+
+    /// A retry in flight, if it fits in the budget.
+    pub(crate) fn try_retry(&self, percent: u8) -> Option<RetryGuard<'_>> {
+        self.has_room(percent).then(|| {
+            self.retries.set(self.retries.get().saturating_add(1));
+            RetryGuard(self)
+        })
+    }
+
+    /// Retries in flight now.
+    #[cfg(test)]
+    pub(crate) fn retries(&self) -> u32 {
+        self.retries.get()
+    }
+}
+
+/// A request in flight to a cluster.
+#[derive(Debug)]
+pub(crate) struct RequestGuard<'b>(&'b Budget);
+
+impl Drop for RequestGuard<'_> {
+    fn drop(&mut self) {
+        let r = &self.0.requests;
+        r.set(r.get().saturating_sub(1));
+    }
+}
+
+/// A retry in flight to a cluster.
+#[derive(Debug)]
+pub(crate) struct RetryGuard<'b>(&'b Budget);
+
+impl Drop for RetryGuard<'_> {
+    fn drop(&mut self) {
+        let r = &self.0.retries;
+        r.set(r.get().saturating_sub(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(attempts: u8, on: u8, flags: u8) -> Route {
+        Route {
+            retry_attempts: attempts,
+            retry_on: on,
+            retry_flags: flags,
+            ..Route::default()
+        }
+    }
+
+    #[test]
+    fn failures_are_retried_by_their_class() {
+        let all = route(2, retry_on::ALL & !retry_on::STATUS_5XX, 0);
+        let p = Policy::of(&all, Method::Get, true);
+        assert!(p.allows(Failure::Connect));
+        assert!(p.allows(Failure::Reset));
+        assert!(p.allows(Failure::PerTryTimeout));
+        assert!(p.allows(Failure::Status(503)));
+        assert!(
+            !p.allows(Failure::Status(500)),
+            "500 is not a gateway error"
+        );
+        let five = Policy::of(&route(1, retry_on::STATUS_5XX, 0), Method::Get, true);
+        assert!(five.allows(Failure::Status(500)) && five.allows(Failure::Status(504)));
+        assert!(!five.allows(Failure::Status(404)) && !five.allows(Failure::Reset));
+        assert!(!five.allows(Failure::Connect));
+        let none = Policy::of(&route(0, retry_on::ALL, 0), Method::Get, true);
+        assert!(!none.allows(Failure::Connect), "no attempts, no retry");
+    }
+
+    #[test]
+    fn only_idempotent_replayable_requests_are_sent_twice() {
+        let r = route(1, retry_on::ALL, 0);
+        for m in [
+            Method::Get,
+            Method::Head,
+            Method::Put,
+            Method::Delete,
+            Method::Options,
+        ] {
+            assert!(Policy::of(&r, m, true).allows(Failure::Reset), "{m:?}");
+        }
+        let post = Policy::of(&r, Method::Post, true);
+        assert!(!post.allows(Failure::Status(503)) && !post.allows(Failure::Reset));
+        assert!(
+            post.allows(Failure::Connect),
+            "nothing was sent on a connect failure"
+        );
+        let streamed = Policy::of(&r, Method::Put, false);
+        assert!(!streamed.allows(Failure::PerTryTimeout));
+        assert!(streamed.allows(Failure::Connect));
+        let allowed = route(1, retry_on::ALL, retry_flags::ALLOW_NON_IDEMPOTENT);
+        assert!(Policy::of(&allowed, Method::Post, true).allows(Failure::Status(502)));
+        assert!(!Policy::of(&allowed, Method::Post, false).allows(Failure::Status(502)));
+    }
+
+    #[test]
+    fn budget_keeps_a_minimum_then_a_percentage() {
+        let b = Budget::default();
+        let _lone = b.request();
+        let guards: Vec<_> = (0..MIN_RETRIES).map(|_| b.try_retry(20).unwrap()).collect();
+        assert!(
+            b.try_retry(20).is_none(),
+            "past the minimum with one request"
+        );
+        assert!(b.try_retry(0).is_some(), "0 percent: no limit");
+        drop(guards);
+        assert_eq!(b.retries(), 0);
+        let many: Vec<_> = (0..100).map(|_| b.request()).collect();
+        let retries: Vec<_> = (0..50).map_while(|_| b.try_retry(20)).collect();
+        assert_eq!(retries.len(), 20, "20% of 101 requests in flight");
+        drop(retries);
+        drop(many);
+        assert!(b.has_room(20));
+    }
+}

@@ -1,0 +1,540 @@
+//! The L7 path's policies end to end: retries, the retry budget, consistent hashing, the access
+//! log and the workers' L7 counters, with a real agent, a real data plane with L7 workers on
+//! every test core and real upstream servers, all started and stopped by each test.
+//!
+//! Stories:
+//! * **Retries**: an upstream that resets new connections, then one that answers 503, then one
+//!   that never answers: every GET still gets its 200 from another upstream, and the workers
+//!   count the retries and timeouts; a POST that meets the 503 gets it (not idempotent), unless
+//!   the route allows retrying it.
+//! * **Budget**: 16 requests at once to an upstream that never answers, with a budget of 1%:
+//!   only the minimum of concurrent retries per worker is made, the rest are counted as
+//!   refused by the budget, and every client gets its 504.
+//! * **Hashing**: the same header, cookie or source address always lands on the same upstream,
+//!   different ones spread over all three; an unhealthy endpoint moves only its own keys, and
+//!   removing one from the config moves (almost) only its keys.
+//! * **Access log**: one JSON line per request with its fields, into a file; nothing when off.
+
+use std::{
+    collections::{HashMap, HashSet},
+    io::{Read, Write},
+    net::{SocketAddr, TcpStream},
+    sync::atomic::Ordering,
+    thread,
+    time::Duration,
+};
+
+use serde_json::Value;
+use strait_e2e::{http::Response, l7::L7Node, upstream::Fault, wait_until};
+use strait_shm::{StatsRegion, l7stats};
+
+/// The sum over every worker of L7 counter `name` (a [`l7stats::NAMES`] entry), read from the
+/// data plane's stats region through `/proc/PID/fd`.
+fn l7_counter(n: &L7Node, name: &str) -> u64 {
+    let idx = l7stats::NAMES
+        .iter()
+        .position(|&x| x == name)
+        .unwrap_or_else(|| panic!("{name} is not an L7 counter"));
+    let region = stats_region(n);
+    (0..region.worker_count())
+        .filter_map(|i| region.worker(i))
+        .map(|w| w.counter(l7stats::L7_BASE + idx).load(Ordering::Relaxed))
+        .sum()
+}
+
+fn stats_region(n: &L7Node) -> StatsRegion {
+    let dir = format!("/proc/{}/fd", n.dataplane_pid());
+    let fd = std::fs::read_dir(&dir)
+        .expect("the data plane's fds")
+        .filter_map(Result::ok)
+        .find(|e| {
+            std::fs::read_link(e.path())
+                .is_ok_and(|t| t.to_string_lossy().starts_with("/memfd:strait-stats"))
+        })
+        .expect("the stats region memfd");
+    // The region maps read-write (only loads are made here).
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(fd.path())
+        .expect("opening the stats region");
+    StatsRegion::open(&file).expect("mapping the stats region")
+}
+
+/// Waits until L7 counter `name` reaches `at_least` (the workers export every heartbeat).
+fn wait_counter(n: &L7Node, name: &str, at_least: u64) -> u64 {
+    wait_until(Duration::from_secs(5), name, || {
+        let v = l7_counter(n, name);
+        (v >= at_least).then_some(v)
+    })
+}
+
+fn served_by(r: &Response) -> &str {
+    r.header("x-upstream").unwrap_or("-")
+}
+
+fn get(n: &L7Node, host: &str, path: &str, extra: &str) -> Response {
+    n.client()
+        .get(host, path, extra)
+        .unwrap_or_else(|e| panic!("GET {host}{path}: {e}\n{}", n.dataplane_log()))
+}
+
+fn post(n: &L7Node, host: &str) -> Response {
+    let mut c = n.client();
+    let req = format!("POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 4\r\n\r\ndata");
+    c.send(req.as_bytes()).expect("sending a POST");
+    c.response()
+        .unwrap_or_else(|e| panic!("POST {host}: {e}\n{}", n.dataplane_log()))
+}
+
+fn retry_config(n: &L7Node) -> String {
+    let retry = "retryOn: [reset, 5xx, per-try-timeout], perTryTimeout: 500ms, budgetPercent: 0";
+    format!(
+        r#"
+listeners:
+  - {{ name: web, address: 127.0.0.1, port: {port}, protocol: HTTP }}
+httpRoutes:
+  - name: gets
+    parentRefs: [web]
+    hostnames: [retry.example]
+    rules:
+      - backendRefs: [{{ name: three }}]
+        retry: {{ attempts: 2, {retry} }}
+  - name: posts
+    parentRefs: [web]
+    hostnames: [post.example]
+    rules:
+      - backendRefs: [{{ name: three }}]
+        retry: {{ attempts: 2, {retry} }}
+  - name: bounded
+    parentRefs: [web]
+    hostnames: [bounded.example]
+    rules:
+      - backendRefs: [{{ name: three }}]
+        timeouts: {{ request: 1200ms }}
+        retry: {{ attempts: 5, {retry} }}
+  - name: posts-allowed
+    parentRefs: [web]
+    hostnames: [post-allowed.example]
+    rules:
+      - backendRefs: [{{ name: three }}]
+        retry: {{ attempts: 2, allowNonIdempotent: true, {retry} }}
+clusters:
+  - name: three
+    endpoints: [{{ address: "{a}" }}, {{ address: "{b}" }}, {{ address: "{c}" }}]
+"#,
+        port = n.port,
+        a = n.upstream(0),
+        b = n.upstream(1),
+        c = n.upstream(2),
+    )
+}
+
+/// `count` GETs on `retry.example`, each on its own connection: all must be 200 from beta or
+/// gamma.
+fn gets_avoid_alpha(n: &L7Node, count: usize, what: &str) {
+    for i in 0..count {
+        let r = get(n, "retry.example", "/", "");
+        assert_eq!(r.status, 200, "{what}, GET {i}: {}", r.text());
+        assert_ne!(served_by(&r), "alpha", "{what}, GET {i}");
+    }
+}
+
+#[test]
+fn failed_tries_are_retried_on_healthy_upstreams_for_idempotent_requests() {
+    let mut n = L7Node::start();
+    n.apply(&retry_config(&n));
+    let alpha = &n.upstreams[0];
+
+    alpha.set_fault(Fault::Reset);
+    gets_avoid_alpha(&n, 9, "alpha resets");
+    assert!(alpha.faults() >= 1, "round robin never tried alpha");
+    let retries = wait_counter(&n, "l7_retries", alpha.faults());
+
+    alpha.set_fault(Fault::Status(503));
+    let before = alpha.faults();
+    gets_avoid_alpha(&n, 9, "alpha answers 503");
+    assert!(alpha.faults() > before, "round robin never tried alpha");
+    let retries = wait_counter(&n, "l7_retries", retries + alpha.faults() - before);
+
+    alpha.set_fault(Fault::Hang);
+    let before = alpha.faults();
+    gets_avoid_alpha(&n, 6, "alpha hangs");
+    assert!(alpha.faults() > before, "round robin never tried alpha");
+    wait_counter(&n, "l7_timeouts", alpha.faults() - before);
+    let retries = wait_counter(&n, "l7_retries", retries + alpha.faults() - before);
+
+    // A POST is not sent twice: the one that meets alpha's 503 gets it, as alpha sent it.
+    alpha.set_fault(Fault::Status(503));
+    let before = alpha.faults();
+    let mut failed = 0;
+    for _ in 0..9 {
+        let r = post(&n, "post.example");
+        match r.status {
+            503 => {
+                assert_eq!(
+                    (served_by(&r), r.text().as_str()),
+                    ("alpha", "alpha failed")
+                );
+                failed += 1;
+            }
+            status => assert_eq!(status, 200, "{}", r.text()),
+        }
+    }
+    assert!(failed >= 1, "round robin never sent a POST to alpha");
+    assert_eq!(
+        alpha.faults() - before,
+        failed,
+        "each failed POST was tried once"
+    );
+    assert_eq!(l7_counter(&n, "l7_retries"), retries, "no POST was retried");
+
+    // Unless the route allows it.
+    let before = alpha.faults();
+    for _ in 0..9 {
+        let r = post(&n, "post-allowed.example");
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert!(
+        alpha.faults() > before,
+        "round robin never sent a POST to alpha"
+    );
+    wait_counter(&n, "l7_retries", retries + alpha.faults() - before);
+    wait_counter(&n, "l7_responses_2xx", 9 + 9 + 6 + (9 - failed) + 9);
+    wait_counter(&n, "l7_responses_5xx", failed);
+    wait_counter(&n, "l7_requests", 9 + 9 + 6 + 9 + 9);
+
+    // Every upstream fails: the client gets the last try's answer as the upstream sent it.
+    for u in &n.upstreams {
+        u.set_fault(Fault::Status(503));
+    }
+    let retries = l7_counter(&n, "l7_retries");
+    let r = get(&n, "retry.example", "/", "");
+    assert_eq!(r.status, 503);
+    assert!(r.text().ends_with(" failed"), "{}", r.text());
+    wait_counter(&n, "l7_retries", retries + 2);
+
+    // Every upstream hangs: the request timeout bounds all tries together (500 ms tries, the
+    // third cut short at 1200 ms), and the client gets 504.
+    for u in &n.upstreams {
+        u.set_fault(Fault::Hang);
+    }
+    let faults = |n: &L7Node| n.upstreams.iter().map(|u| u.faults()).sum::<u64>();
+    let before = faults(&n);
+    let started = std::time::Instant::now();
+    let r = get(&n, "bounded.example", "/", "");
+    let took = started.elapsed();
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert!(
+        took >= Duration::from_millis(1150) && took < Duration::from_millis(2500),
+        "{took:?}"
+    );
+    assert_eq!(faults(&n) - before, 3, "three tries in 1200 ms");
+}
+
+#[test]
+fn a_spent_retry_budget_returns_the_failure_as_is() {
+    const CLIENTS: u64 = 16;
+    let mut n = L7Node::start();
+    n.apply(&format!(
+        r#"
+listeners:
+  - {{ name: web, address: 127.0.0.1, port: {port}, protocol: HTTP }}
+httpRoutes:
+  - name: hangs
+    parentRefs: [web]
+    rules:
+      - backendRefs: [{{ name: alpha }}]
+        retry: {{ attempts: 1, retryOn: [per-try-timeout], perTryTimeout: 1s, budgetPercent: 1 }}
+clusters:
+  - {{ name: alpha, endpoints: [{{ address: "{a}" }}] }}
+"#,
+        port = n.port,
+        a = n.upstream(0),
+    ));
+    n.upstreams[0].set_fault(Fault::Hang);
+    let addr = n.addr();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut c = strait_e2e::http::Client::connect(addr).expect("connecting");
+                c.get("budget.example", "/", "").expect("a response").status
+            })
+        })
+        .collect();
+    for c in clients {
+        assert_eq!(c.join().expect("client thread"), 504);
+    }
+    let l7_workers = (n.workers - 1) as u64;
+    let retries = wait_counter(&n, "l7_retries", 1);
+    let refused = wait_counter(&n, "l7_retry_budget_exhausted", CLIENTS - retries);
+    assert!(
+        retries <= l7stats_min_retries() * l7_workers,
+        "{retries} retries at once with {l7_workers} workers"
+    );
+    assert_eq!(retries + refused, CLIENTS, "every request wanted one retry");
+    assert_eq!(n.upstreams[0].faults(), CLIENTS + retries);
+}
+
+/// The budget's minimum of concurrent retries per worker and cluster (`strait_l7` keeps 3).
+fn l7stats_min_retries() -> u64 {
+    3
+}
+
+fn hash_config(n: &L7Node, endpoints: &[usize]) -> String {
+    let list: Vec<String> = endpoints
+        .iter()
+        .map(|&i| format!("{{ address: \"{}\" }}", n.upstream(i)))
+        .collect();
+    let list = list.join(", ");
+    format!(
+        r#"
+listeners:
+  - {{ name: web, address: 127.0.0.1, port: {port}, protocol: HTTP }}
+httpRoutes:
+  - name: by-header
+    parentRefs: [web]
+    hostnames: [header.example]
+    rules:
+      - backendRefs: [{{ name: by-header }}]
+  - name: by-cookie
+    parentRefs: [web]
+    hostnames: [cookie.example]
+    rules:
+      - backendRefs: [{{ name: by-cookie }}]
+  - name: by-source
+    parentRefs: [web]
+    hostnames: [source.example]
+    rules:
+      - backendRefs: [{{ name: by-source }}]
+clusters:
+  - {{ name: by-header, lbPolicy: Maglev, hashOn: {{ header: x-user }}, endpoints: [{list}] }}
+  - {{ name: by-cookie, lbPolicy: RingHash, hashOn: {{ cookie: sid }}, endpoints: [{list}] }}
+  - {{ name: by-source, lbPolicy: Maglev, hashOn: {{ sourceIp: true }}, endpoints: [{list}] }}
+"#,
+        port = n.port,
+    )
+}
+
+/// Where each key lands, asked twice on separate connections (which must agree).
+fn placements(keys: usize, mut ask: impl FnMut(usize) -> String) -> Vec<String> {
+    (0..keys)
+        .map(|k| {
+            let first = ask(k);
+            assert_eq!(ask(k), first, "key {k} moved between two requests");
+            first
+        })
+        .collect()
+}
+
+fn spread(placed: &[String]) -> HashMap<&str, usize> {
+    let mut m = HashMap::new();
+    for p in placed {
+        *m.entry(p.as_str()).or_default() += 1;
+    }
+    m
+}
+
+/// A GET on `host` from source address 127.0.0.`last`, read until the server closes.
+fn get_from(n: &L7Node, last: u8, host: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let stream = rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, last], 0)))
+            .expect("binding a loopback source");
+        socket.connect(n.addr()).await.expect("connecting")
+    });
+    let mut stream: TcpStream = stream.into_std().expect("std stream");
+    stream.set_nonblocking(false).expect("blocking");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).expect("sending");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("reading");
+    text.lines()
+        .find_map(|l| l.strip_prefix("x-upstream: "))
+        .unwrap_or_else(|| panic!("no x-upstream in {text:?}"))
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn consistent_hashing_is_sticky_and_moves_only_the_keys_of_a_lost_endpoint() {
+    const KEYS: usize = 150;
+    let mut n = L7Node::start();
+    n.apply(&hash_config(&n, &[0, 1, 2]));
+    let by_header = |n: &L7Node, k: usize| {
+        served_by(&get(
+            n,
+            "header.example",
+            "/",
+            &format!("X-User: user-{k}\r\n"),
+        ))
+        .to_owned()
+    };
+    let header = placements(KEYS, |k| by_header(&n, k));
+    assert_eq!(
+        spread(&header).len(),
+        3,
+        "header keys spread: {:?}",
+        spread(&header)
+    );
+
+    let cookie = placements(KEYS / 3, |k| {
+        let field = format!("Cookie: theme=dark; sid=session-{k}; lang=en\r\n");
+        served_by(&get(&n, "cookie.example", "/", &field)).to_owned()
+    });
+    assert_eq!(
+        spread(&cookie).len(),
+        3,
+        "cookie keys spread: {:?}",
+        spread(&cookie)
+    );
+
+    let source = placements(40, |k| get_from(&n, 2 + k as u8, "source.example"));
+    assert_eq!(
+        spread(&source).len(),
+        3,
+        "source keys spread: {:?}",
+        spread(&source)
+    );
+
+    // gamma unhealthy (health slots follow first appearance: alpha 0, beta 1, gamma 2): only
+    // its keys move, each to the next endpoint of the table.
+    n.mark_unhealthy(2);
+    let unhealthy = placements(KEYS, |k| by_header(&n, k));
+    for (k, (was, now)) in header.iter().zip(&unhealthy).enumerate() {
+        if was == "gamma" {
+            assert_ne!(now, "gamma", "key {k}");
+        } else {
+            assert_eq!(now, was, "key {k} moved off a healthy endpoint");
+        }
+    }
+
+    // gamma removed from the config: a new Maglev table, which keeps nearly every other key.
+    n.apply(&hash_config(&n, &[0, 1]));
+    let removed = placements(KEYS, |k| by_header(&n, k));
+    let others: Vec<usize> = (0..KEYS).filter(|&k| header[k] != "gamma").collect();
+    let moved = others.iter().filter(|&&k| removed[k] != header[k]).count();
+    assert!(removed.iter().all(|p| p != "gamma"));
+    assert!(
+        moved * 100 <= others.len() * 5,
+        "{moved} of {} keys of alpha and beta moved",
+        others.len()
+    );
+}
+
+fn log_config(n: &L7Node) -> String {
+    format!(
+        r#"
+listeners:
+  - {{ name: web, address: 127.0.0.1, port: {port}, protocol: HTTP }}
+httpRoutes:
+  - name: logged
+    parentRefs: [web]
+    hostnames: [log.example]
+    rules:
+      - backendRefs: [{{ name: alpha }}]
+clusters:
+  - {{ name: alpha, endpoints: [{{ address: "{a}" }}] }}
+"#,
+        port = n.port,
+        a = n.upstream(0),
+    )
+}
+
+#[test]
+fn the_access_log_has_a_line_per_request_and_nothing_when_off() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("access.log");
+    let mut n = L7Node::start_with(&["--access-log", path.to_str().expect("utf-8 path")]);
+    n.apply(&log_config(&n));
+
+    let ok = get(&n, "log.example:8080", "/hello?x=1", "");
+    assert_eq!(ok.status, 200);
+    let none = get(&n, "nowhere.example", "/missing", "");
+    assert_eq!(none.status, 404);
+    let lines: Vec<Value> = wait_until(Duration::from_secs(5), "two access log lines", || {
+        let text = std::fs::read_to_string(&path).ok()?;
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        (lines.len() >= 2).then_some(lines)
+    });
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    // Two connections may be served by two workers, each flushing on its own tick.
+    let by_status = |s: u64| lines.iter().find(|l| l["status"] == s).expect("a line");
+    let (forwarded, local) = (by_status(200), by_status(404));
+    assert_eq!(forwarded["method"], "GET");
+    assert_eq!(forwarded["authority"], "log.example");
+    assert_eq!(forwarded["path"], "/hello?x=1");
+    assert_eq!(forwarded["version"], "HTTP/1.1");
+    assert_eq!(forwarded["status"], 200);
+    assert_eq!(forwarded["upstream"], n.upstream(0).as_str());
+    assert_eq!(
+        (&forwarded["route"], &forwarded["cluster"]),
+        (&"logged".into(), &"alpha".into())
+    );
+    assert_eq!(forwarded["retries"], 0);
+    assert_eq!(forwarded["local"], Value::Null);
+    assert!(forwarded["bytes_in"].as_u64().unwrap() > 30, "{forwarded}");
+    assert!(forwarded["bytes_out"].as_u64().unwrap() > 50, "{forwarded}");
+    assert!(
+        forwarded["duration_us"].as_u64().unwrap() > 0,
+        "{forwarded}"
+    );
+    assert!(
+        forwarded["client"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+    assert!(forwarded["time"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        forwarded["worker"].as_u64().unwrap() >= 1,
+        "L7 workers follow the L4 one"
+    );
+    assert_eq!(local["status"], 404);
+    assert_eq!(local["local"], "no route");
+    assert_eq!(
+        (&local["upstream"], &local["route"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert_eq!(local["path"], "/missing");
+    wait_counter(&n, "l7_local_answers", 1);
+    wait_counter(&n, "l7_responses_4xx", 1);
+    wait_counter(&n, "l7_requests", 2);
+    // straitctl shows the L7 counters, and the latency percentiles instead of the buckets.
+    let out = n.node.ctl(&["stats", "--json"]);
+    let stats: Value = serde_json::from_slice(&out.stdout).expect("stats --json");
+    assert_eq!(stats["total"]["l7_requests"], 2, "{stats}");
+    let served: Vec<&Value> = stats["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .filter(|w| w["latency_us"]["p99"].as_u64().is_some_and(|p| p > 0))
+        .collect();
+    assert!(!served.is_empty(), "no worker shows its latency: {stats}");
+    assert!(
+        !stats.to_string().contains(l7stats::LATENCY_PREFIX),
+        "{stats}"
+    );
+    drop(n);
+
+    // Off by default: the data plane writes no access line anywhere.
+    let mut off = L7Node::start();
+    off.apply(&log_config(&off));
+    assert_eq!(get(&off, "log.example", "/quiet", "").status, 200);
+    wait_counter(&off, "l7_requests", 1);
+    let log = off.dataplane_log();
+    assert!(!log.contains("/quiet"), "an access line while off:\n{log}");
+    let seen: HashSet<&str> = log.lines().filter(|l| l.contains("duration_us")).collect();
+    assert!(seen.is_empty(), "{seen:?}");
+}
