@@ -56,10 +56,16 @@ pub(crate) fn compile(
             .as_ref()
             .and_then(|t| t.sni.as_ref())
             .map_or("", |h| h.as_str());
+        let tls_ca = c
+            .tls
+            .as_ref()
+            .and_then(|t| t.ca_file.as_deref())
+            .map_or(String::new(), |p| p.to_string_lossy().into_owned());
         let cluster = Cluster {
             name: b.string(c.name.as_str()),
             hash_key,
             tls_sni: b.string(tls_sni),
+            tls_ca: b.string(&tls_ca),
             endpoints,
             maglev: table,
             connect_timeout_ms: saturating_ms(c.connect_timeout.as_millis()),

@@ -170,3 +170,24 @@ fn slots_stay_stable_and_maglev_tables_are_reused() {
     };
     assert_eq!(slot_of(&a), slot_of(&b));
 }
+
+#[test]
+fn upstream_tls_carries_its_server_name_and_roots() {
+    let img = image(
+        "clusters:
+  - name: secure
+    tls: { sni: api.internal, caFile: /etc/strait/upstream-ca.pem }
+    endpoints: [{ address: 198.18.0.10:443 }]
+  - name: plain
+    endpoints: [{ address: 198.18.0.11:80 }]
+",
+    );
+    let [secure, plain] = img.clusters() else {
+        panic!("two clusters")
+    };
+    assert!(secure.upstream_tls());
+    assert_eq!(img.str(secure.tls_sni), "api.internal");
+    assert_eq!(img.str(secure.tls_ca), "/etc/strait/upstream-ca.pem");
+    assert!(!plain.upstream_tls());
+    assert_eq!(img.str(plain.tls_ca), "");
+}

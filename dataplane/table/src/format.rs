@@ -28,7 +28,7 @@ compile_error!("strait-table images are little-endian; this host is not");
 /// The eight bytes every image starts with.
 pub const MAGIC: [u8; 8] = *b"STRAITTB";
 /// The ABI version this crate writes and reads.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 /// Length of the fixed [`Header`]; the directory follows it.
 pub const HEADER_LEN: usize = size_of::<Header>();
 /// Length of one [`SectionEntry`].
@@ -60,7 +60,7 @@ pub struct Header {
     pub checksum: u64,
     /// Number of [`SectionEntry`]s in the directory.
     pub section_count: u32,
-    /// Reserved; must be zero in ABI 1.
+    /// Reserved; must be zero.
     pub flags: u32,
 }
 
@@ -174,7 +174,7 @@ impl SectionKind {
     }
 }
 
-/// Number of section kinds ABI 1 knows.
+/// Number of section kinds this ABI knows.
 pub const KNOWN_KINDS: usize = 16;
 
 impl fmt::Display for SectionKind {

@@ -80,6 +80,7 @@ pub fn walk<B: AsRef<[u8]>>(image: &Image<B>) -> u64 {
         see(image.str(cluster.name));
         see(image.str(cluster.hash_key));
         see(image.str(cluster.tls_sni));
+        see(image.str(cluster.tls_ca));
         black_box((
             cluster.lb_policy(),
             cluster.hash_on(),
@@ -194,7 +195,8 @@ pub fn check_resolved<B: AsRef<[u8]>>(image: &Image<B>) -> Result<(), String> {
     }
     for (i, x) in image.clusters().iter().enumerate() {
         let table = image.cluster_maglev_of(x);
-        let ok = s(x.name) && s(x.hash_key) && s(x.tls_sni) && x.lb_policy().is_some();
+        let ok =
+            s(x.name) && s(x.hash_key) && s(x.tls_sni) && s(x.tls_ca) && x.lb_policy().is_some();
         let ok = ok && x.hash_on().is_some() && x.upstream_protocol().is_some();
         let ok = ok && n(image.endpoints_of(x).len(), x.endpoints) && n(table.len(), x.maglev);
         ensure(

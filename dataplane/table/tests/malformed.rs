@@ -60,14 +60,14 @@ fn header_errors_are_specific() {
     assert!(matches!(parse(&bytes), Err(ImageError::BadMagic { found }) if &found == b"XTRAITTB"));
 
     let mut bytes = good.to_vec();
-    patch(&mut bytes, 8, &2u32.to_le_bytes());
+    patch(&mut bytes, 8, &1u32.to_le_bytes());
     assert_eq!(
         parse(&bytes).unwrap_err(),
-        ImageError::UnsupportedVersion { found: 2 }
+        ImageError::UnsupportedVersion { found: 1 }
     );
     assert_eq!(
         parse(&bytes).unwrap_err().to_string(),
-        "unsupported ABI version 2 (this reader reads version 1)"
+        "unsupported ABI version 1 (this reader reads version 2)"
     );
 
     let mut bytes = good.to_vec();

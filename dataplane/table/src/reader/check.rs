@@ -218,6 +218,7 @@ impl Check for Cluster {
         cx.str(at, "name", self.name)?;
         cx.str(at, "hash_key", self.hash_key)?;
         cx.str(at, "tls_sni", self.tls_sni)?;
+        cx.str(at, "tls_ca", self.tls_ca)?;
         cx.range(at, "endpoints", self.endpoints, K::ENDPOINTS)?;
         cx.maglev(at, self.maglev, self.endpoints.count)?;
         let policy = LbPolicy::from_code(self.lb_policy);

@@ -19,6 +19,9 @@ pub struct Cluster {
     pub hash_key: StrRef,
     /// SNI sent to endpoints when `upstream_tls` is 1 (empty = none).
     pub tls_sni: StrRef,
+    /// PEM bundle of the roots trusted for endpoints' certificates when `upstream_tls` is 1
+    /// (empty = the system's roots).
+    pub tls_ca: StrRef,
     /// Endpoints in `ENDPOINTS`.
     pub endpoints: Range,
     /// Maglev table in `MAGLEV` (empty unless the policy hashes).

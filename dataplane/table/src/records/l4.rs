@@ -17,7 +17,7 @@ pub mod l4_flags {
     pub const CONNTRACK_BYPASS: u8 = 1 << 1;
     /// The service carries QUIC; route by connection id when one is present.
     pub const QUIC: u8 = 1 << 2;
-    /// Every bit ABI 1 defines; the reader refuses others.
+    /// Every bit this ABI defines; the reader refuses others.
     pub const ALL: u8 = NO_SRC_PORT_HASH | CONNTRACK_BYPASS | QUIC;
 }
 

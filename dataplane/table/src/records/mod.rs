@@ -123,7 +123,7 @@ records! {
     RouteBackend => ROUTE_BACKENDS, 8;
     HeaderMod => HEADER_MODS, 20;
     TcpRoute => TCP_ROUTES, 24;
-    Cluster => CLUSTERS, 48;
+    Cluster => CLUSTERS, 56;
     Endpoint => ENDPOINTS, 28;
 }
 

@@ -28,7 +28,7 @@ pub mod method {
     pub const TRACE: u16 = 1 << 7;
     /// PATCH.
     pub const PATCH: u16 = 1 << 8;
-    /// Every bit ABI 1 defines; the reader refuses others.
+    /// Every bit this ABI defines; the reader refuses others.
     pub const ALL: u16 = (1 << 9) - 1;
 
     /// The bit of a method name (case-sensitive, as on the wire); `None` for others.
@@ -62,7 +62,7 @@ pub mod retry_on {
     pub const REFUSED_STREAM: u8 = 1 << 4;
     /// The upstream answered 502, 503 or 504.
     pub const GATEWAY_ERROR: u8 = 1 << 5;
-    /// Every bit ABI 1 defines; the reader refuses others.
+    /// Every bit this ABI defines; the reader refuses others.
     pub const ALL: u8 =
         CONNECT_FAILURE | RESET | STATUS_5XX | PER_TRY_TIMEOUT | REFUSED_STREAM | GATEWAY_ERROR;
 }
@@ -71,7 +71,7 @@ pub mod retry_on {
 pub mod retry_flags {
     /// Retry requests whose method is not idempotent (POST, PATCH, CONNECT).
     pub const ALLOW_NON_IDEMPOTENT: u8 = 1 << 0;
-    /// Every bit ABI 1 defines; the reader refuses others.
+    /// Every bit this ABI defines; the reader refuses others.
     pub const ALL: u8 = ALLOW_NON_IDEMPOTENT;
 }
 

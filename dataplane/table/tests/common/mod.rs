@@ -78,15 +78,17 @@ pub fn sample_builder() -> ImageBuilder {
         .collect();
     let api_endpoints = b.extend(&endpoints);
     let api_maglev = b.maglev_table(&keys, 101).expect("maglev");
-    let (name, hash_key, sni) = (
+    let (name, hash_key, sni, ca) = (
         b.string("api"),
         b.string("x-user"),
         b.string("api.internal"),
+        b.string("/etc/strait/upstream-ca.pem"),
     );
     b.push_cluster(Cluster {
         name,
         hash_key,
         tls_sni: sni,
+        tls_ca: ca,
         endpoints: api_endpoints,
         maglev: api_maglev,
         connect_timeout_ms: 250,
