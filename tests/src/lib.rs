@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod http;
+pub mod https_upstream;
 pub mod l7;
 mod node;
 pub mod probe;

@@ -18,17 +18,23 @@
 //!   else the last failure's answer (502 for a connect failure or a broken response).
 //! * A request counts as in flight on its endpoint (least request) for the whole exchange, and
 //!   on its cluster's retry budget until it is answered.
+//! * A cluster with TLS reaches its endpoints only through a verified session
+//!   ([`crate::tls::ClientConfigs`]); a handshake that fails is a connect failure, and roots
+//!   that cannot be loaded answer 502 before anything is read from the client's body.
 
 use std::{
     borrow::Cow,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use compio::net::TcpStream;
+use rustls::ClientConfig;
 use strait_http1::{BodyDecoder, BodyFraming, Upgrade};
 use strait_shm::l7stats::counter;
-use strait_table::ModDirection;
+use strait_table::{Cluster, ModDirection};
 use tracing::debug;
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::body::check_buffered;
 use crate::conn::{Client, Next};
@@ -36,9 +42,12 @@ use crate::generation::Generation;
 use crate::headers::{self, Mods};
 use crate::io::within;
 use crate::lb::{ClusterState, NoEndpoint};
+use crate::pool::PeerKey;
 use crate::proxy::{self, Exchange, Facts, Outcome, Tally, Upstream};
 use crate::retry::{Failure, HoldBack, Policy, RetryGuard};
 use crate::route::{Request, choose_endpoint};
+use crate::stream::Stream;
+use crate::tls::{self, TlsStream};
 use crate::worker::Shared;
 
 /// Forwards `req` by route record `route` to cluster record `cluster`.
@@ -92,6 +101,13 @@ pub(crate) async fn forward(
                 .await;
         }
     };
+    let security = match Security::of(generation, record) {
+        Ok(security) => security,
+        Err(why) => {
+            let body = format!("no TLS towards the endpoints of cluster {name}: {why}\n");
+            return client.answer(head, 502, body.as_bytes(), false).await;
+        }
+    };
     let decoder = BodyDecoder::new(head.framing, &shared.opts.limits);
     if let Err(next) = client.hold_body(&decoder, head.expect_continue).await {
         return next;
@@ -125,6 +141,7 @@ pub(crate) async fn forward(
         let (failure, status, reason): (_, u16, Cow<'static, str>) = match connect(
             shared,
             chosen.addr,
+            &security,
             left.map_or(connect_timeout, |l| l.min(connect_timeout)),
             fresh,
         )
@@ -260,25 +277,70 @@ fn millis(ms: u32) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(u64::from(ms)))
 }
 
-/// A pooled connection to `addr` unless `fresh`, else a new one within `timeout`.
+/// How a cluster's endpoints are reached: plain TCP, or TLS with this config and server name
+/// (empty: each endpoint's address).
+#[derive(Debug)]
+enum Security<'g> {
+    Plain,
+    Tls {
+        config: Arc<ClientConfig>,
+        sni: &'g str,
+        key: u64,
+    },
+}
+
+impl<'g> Security<'g> {
+    /// The cluster's security, or why it cannot be had (its roots cannot be loaded).
+    fn of(generation: &'g Generation, cluster: &Cluster) -> Result<Security<'g>, String> {
+        if !cluster.upstream_tls() {
+            return Ok(Security::Plain);
+        }
+        let image = &*generation.image;
+        let (sni, ca) = (image.str(cluster.tls_sni), image.str(cluster.tls_ca));
+        let config = generation.upstream_tls.get(ca)?;
+        let key = (xxh3_64(sni.as_bytes()) ^ xxh3_64(ca.as_bytes()).rotate_left(17)) | 1;
+        Ok(Security::Tls { config, sni, key })
+    }
+}
+
+/// A pooled connection to `addr` unless `fresh`, else a new one (TCP, then TLS when the
+/// cluster asks for it) within `timeout`.
 async fn connect(
     shared: &Shared,
     addr: std::net::SocketAddr,
+    security: &Security<'_>,
     timeout: Duration,
     fresh: bool,
 ) -> std::io::Result<Upstream> {
-    if let Some(stream) = (!fresh).then(|| shared.pool.take(addr)).flatten() {
+    let tls = match security {
+        Security::Plain => 0,
+        Security::Tls { key, .. } => *key,
+    };
+    let key = PeerKey { addr, tls };
+    if let Some(stream) = (!fresh).then(|| shared.pool.take(key)).flatten() {
         return Ok(Upstream {
             stream,
             addr,
+            tls,
             reused: true,
         });
     }
-    let stream = within(timeout, TcpStream::connect(addr)).await??;
-    let _ = stream.set_nodelay(true);
+    let started = Instant::now();
+    let tcp = within(timeout, TcpStream::connect(addr)).await??;
+    let _ = tcp.set_nodelay(true);
+    let stream = match security {
+        Security::Plain => Stream::from(tcp),
+        Security::Tls { config, sni, .. } => {
+            let name = tls::server_name(sni, addr.ip()).map_err(std::io::Error::other)?;
+            let left = timeout.saturating_sub(started.elapsed());
+            let session = within(left, TlsStream::connect(tcp, config.clone(), name)).await??;
+            Stream::Tls(Box::new(session))
+        }
+    };
     Ok(Upstream {
-        stream: stream.into(),
+        stream,
         addr,
+        tls,
         reused: false,
     })
 }

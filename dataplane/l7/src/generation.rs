@@ -20,6 +20,7 @@ use tracing::warn;
 use crate::lb::ClusterState;
 use crate::sni::NameTable;
 use crate::tls::CertSpec;
+use crate::tls::ClientConfigs;
 
 /// The image type the data plane maps.
 pub type TableImage = Image<MappedImage>;
@@ -45,6 +46,8 @@ pub(crate) struct Generation {
     match_regex: Vec<Option<Regex>>,
     /// Balancing state per cluster record.
     clusters: Vec<ClusterState>,
+    /// TLS client configs for clusters that speak TLS to their endpoints, built on first use.
+    pub(crate) upstream_tls: ClientConfigs,
 }
 
 /// What a listener serves, from its protocol and TLS mode.
@@ -140,6 +143,7 @@ impl Generation {
             path_regex,
             match_regex,
             clusters,
+            upstream_tls: ClientConfigs::default(),
             image,
         }
     }

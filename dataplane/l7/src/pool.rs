@@ -1,4 +1,4 @@
-//! A worker's idle upstream connections, per endpoint address.
+//! A worker's idle upstream connections, per endpoint address and security ([`PeerKey`]).
 //!
 //! Invariants: only a connection whose last exchange ended cleanly (both bodies complete, the
 //! upstream allowing reuse, no byte left unread) is put back; at most `max_per_endpoint` are
@@ -14,6 +14,15 @@ use crate::stream::Stream;
 use rustix::net::RecvFlags;
 use std::time::Instant;
 
+/// What a pooled connection is to: an endpoint address, and how it was secured (0: plain
+/// TCP; else a digest of the TLS server name and trusted roots, so a connection verified for
+/// one cluster is never handed to a cluster that expects other names or roots).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct PeerKey {
+    pub(crate) addr: SocketAddr,
+    pub(crate) tls: u64,
+}
+
 #[derive(Debug)]
 struct Idle {
     stream: Stream,
@@ -23,7 +32,7 @@ struct Idle {
 /// See the module documentation.
 #[derive(Debug)]
 pub(crate) struct Pool {
-    idle: RefCell<HashMap<SocketAddr, Vec<Idle>>>,
+    idle: RefCell<HashMap<PeerKey, Vec<Idle>>>,
     max_per_endpoint: usize,
     idle_timeout: Duration,
 }
@@ -38,7 +47,7 @@ impl Pool {
     }
 
     /// The newest idle connection to `addr` that has not expired.
-    pub(crate) fn take(&self, addr: SocketAddr) -> Option<Stream> {
+    pub(crate) fn take(&self, addr: PeerKey) -> Option<Stream> {
         let mut idle = self.idle.borrow_mut();
         let list = idle.get_mut(&addr)?;
         let now = Instant::now();
@@ -51,7 +60,7 @@ impl Pool {
     }
 
     /// Keeps `stream` for the next request to `addr` (or drops it when the pool is full).
-    pub(crate) fn put(&self, addr: SocketAddr, stream: Stream) {
+    pub(crate) fn put(&self, addr: PeerKey, stream: Stream) {
         let mut idle = self.idle.borrow_mut();
         let list = idle.entry(addr).or_default();
         if list.len() < self.max_per_endpoint {

@@ -17,6 +17,7 @@
 
 use std::{cell::Cell, net::SocketAddr, pin::pin, time::Duration};
 
+use crate::pool::PeerKey;
 use crate::stream::Stream;
 use futures_util::future::{Either, select};
 use strait_http1::{BodyDecoder, BodyFraming, Method, Version};
@@ -51,6 +52,8 @@ impl Facts {
 pub(crate) struct Upstream {
     pub(crate) stream: Stream,
     pub(crate) addr: SocketAddr,
+    /// How it is secured ([`PeerKey::tls`]).
+    pub(crate) tls: u64,
     /// It came from the pool.
     pub(crate) reused: bool,
 }
@@ -177,7 +180,13 @@ pub(crate) async fn exchange(x: Exchange<'_>, up: Upstream) -> Outcome {
             }),
         ) => {
             if sent.is_ok() && upstream_reusable && up_in.buf.is_empty() {
-                x.shared.pool.put(up.addr, up.stream);
+                x.shared.pool.put(
+                    PeerKey {
+                        addr: up.addr,
+                        tls: up.tls,
+                    },
+                    up.stream,
+                );
             }
             Outcome::Done {
                 client_reusable: sent.is_ok() && !client_close,

@@ -234,11 +234,20 @@ impl Control {
         while !stop.load(Ordering::Relaxed) {
             match Link::connect(&self.link_socket) {
                 Ok(link) => {
-                    delay = RECONNECT_MIN;
                     said_unreachable = false;
+                    let started = Instant::now();
                     match self.session(&link, stop) {
                         Ok(()) => {}
                         Err(e) => warn!(error = %e, "agent link lost; reconnecting"),
+                    }
+                    // An agent that drops every session at once (it refuses this data plane's
+                    // table ABI, say) is retried with the same backoff as an absent one, not in
+                    // a tight loop.
+                    if started.elapsed() >= RECONNECT_MAX {
+                        delay = RECONNECT_MIN;
+                    } else if !stop.load(Ordering::Relaxed) {
+                        thread::sleep(delay);
+                        delay = (delay * 2).min(RECONNECT_MAX);
                     }
                 }
                 Err(e) => {

@@ -4,11 +4,15 @@
 //! * [`config`]: a listener's certificates, chosen by SNI, reloaded when their files change;
 //! * [`stream`]: a TLS session over a compio `TcpStream` that one task may read while another
 //!   writes;
-//! * [`hello`]: the server name of a ClientHello, without consuming it.
+//! * [`hello`]: the server name of a ClientHello, without consuming it;
+//! * [`client`]: TLS towards a cluster's endpoints (verified against its CA file or the system's
+//!   roots).
 
+mod client;
 mod config;
 pub(crate) mod hello;
 mod stream;
 
+pub(crate) use client::{ClientConfigs, server_name};
 pub(crate) use config::{CertSpec, CertStore, HTTP_ALPN, Resumption, Source};
 pub(crate) use stream::TlsStream;

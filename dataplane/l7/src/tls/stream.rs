@@ -1,7 +1,9 @@
-//! A server-side TLS session driven over a compio `TcpStream`: rustls' sans-IO
-//! `ServerConnection` fed with ciphertext we read, drained of ciphertext we write.
+//! A TLS session driven over a compio `TcpStream`: rustls' sans-IO connection (the server side
+//! of a client's session, or the client side of one to an upstream) fed with ciphertext we
+//! read, drained of ciphertext we write.
 //!
-//! Order: [`TlsStream::accept`] runs the handshake (the caller bounds it with a timeout), then
+//! Order: [`TlsStream::accept`] or [`TlsStream::connect`] runs the handshake (the caller bounds
+//! it with a timeout), then
 //! [`TlsStream::append`], [`TlsStream::write_all`] and [`TlsStream::shutdown`] as on a socket.
 //!
 //! Invariants (one reader and one writer may run at once, on one thread):
@@ -32,7 +34,8 @@ use compio::{
     net::TcpStream,
 };
 use futures_util::lock::Mutex;
-use rustls::{ServerConfig, ServerConnection};
+use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig, ServerConnection};
+use rustls_pki_types::ServerName;
 
 /// Ciphertext read from the socket at a time (a little over one TLS record).
 const CIPHER_CHUNK: usize = 18 * 1024;
@@ -50,7 +53,7 @@ struct CipherIn {
 /// See the module documentation.
 pub(crate) struct TlsStream {
     tcp: TcpStream,
-    conn: RefCell<ServerConnection>,
+    conn: RefCell<Connection>,
     input: RefCell<CipherIn>,
     /// Held while ciphertext is written; the buffer it is written from.
     out: Mutex<Vec<u8>>,
@@ -72,6 +75,21 @@ impl TlsStream {
     /// Runs the server handshake on `tcp` with `config`.
     pub(crate) async fn accept(tcp: TcpStream, config: Arc<ServerConfig>) -> io::Result<Self> {
         let conn = ServerConnection::new(config).map_err(tls_error)?;
+        TlsStream::handshake(tcp, conn.into()).await
+    }
+
+    /// Runs the client handshake on `tcp` with `config`, for the server `name` (a DNS name is
+    /// sent as SNI and verified; an IP address is only verified).
+    pub(crate) async fn connect(
+        tcp: TcpStream,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+    ) -> io::Result<Self> {
+        let conn = ClientConnection::new(config, name).map_err(tls_error)?;
+        TlsStream::handshake(tcp, conn.into()).await
+    }
+
+    async fn handshake(tcp: TcpStream, conn: Connection) -> io::Result<Self> {
         let tls = TlsStream {
             tcp,
             conn: RefCell::new(conn),
@@ -107,7 +125,10 @@ impl TlsStream {
 
     /// The server name the client asked for, if any.
     pub(crate) fn server_name(&self) -> Option<String> {
-        self.conn.borrow().server_name().map(str::to_owned)
+        match &*self.conn.borrow() {
+            Connection::Server(s) => s.server_name().map(str::to_owned),
+            Connection::Client(_) => None,
+        }
     }
 
     /// Reads plaintext onto the end of `buf` (into its spare capacity, at least one byte);
