@@ -44,6 +44,9 @@ pub(crate) async fn forward(
             .answer(head, 503, b"route refers to no cluster\n", false)
             .await;
     };
+    if record.upstream_protocol() == Some(strait_table::UpstreamProtocol::Http2) {
+        return crate::http2::forward_h1(client, generation, req, route, record, cluster).await;
+    }
     let name = image.str(record.name);
     let upgrade = match head.upgrade {
         Some(Upgrade::Protocol(span)) => Some(span.get(req.buf)),
