@@ -6,7 +6,9 @@
 //! before running the tests.
 #![forbid(unsafe_code)]
 
+pub mod grpc;
 pub mod http;
+pub mod http2;
 pub mod https_upstream;
 pub mod l7;
 mod node;

@@ -5,9 +5,9 @@
 //! Stories:
 //! * **HTTPS**: three certificates (an exact name, a wildcard, a default) are served by SNI
 //!   (without a default, an unknown name gets a fatal alert);
-//!   ALPN agrees on `http/1.1`; TLS 1.2 and 1.3 both carry requests, which reach the upstream
-//!   with `X-Forwarded-Proto: https`; a client resumes its session (TLS 1.3 and 1.2); 8 MB
-//!   go up and come back down on one session at the same time.
+//!   ALPN agrees on `http/1.1` (or `h2`, offered first); TLS 1.2 and 1.3 both carry
+//!   requests, which reach the upstream with `X-Forwarded-Proto: https`; a client resumes its
+//!   session (TLS 1.3 and 1.2); 8 MB go up and come back down on one session at the same time.
 //! * **Reload**: new certificate files in a new config, and new content in the same files,
 //!   are served to new connections while a keep-alive connection opened before goes on with
 //!   its own session; a certificate that does not load leaves the previous one in service.
@@ -138,8 +138,12 @@ fn https_serves_certificates_by_sni_over_tls12_and_tls13_with_resumption() {
     let mut c = TlsClient::connect(n.addr(), "a.example", &plain).expect("handshake");
     assert_eq!(c.alpn(), None);
     assert_eq!(c.get("a.example", "/").expect("a response").status, 200);
-    let h2_only = client_config(rustls::ALL_VERSIONS, &[b"h2"]);
-    assert!(TlsClient::connect(n.addr(), "a.example", &h2_only).is_err());
+    let other = client_config(rustls::ALL_VERSIONS, &[b"spdy/3.1"]);
+    assert!(TlsClient::connect(n.addr(), "a.example", &other).is_err());
+    // `h2` is offered first (HTTP/2 itself is tested in l7_h2.rs).
+    let both = client_config(rustls::ALL_VERSIONS, &[b"h2", b"http/1.1"]);
+    let c = TlsClient::connect(n.addr(), "a.example", &both).expect("handshake");
+    assert_eq!(c.alpn().as_deref(), Some(&b"h2"[..]));
 }
 
 /// Decodes a whole chunked body; `None` until its last chunk has arrived.

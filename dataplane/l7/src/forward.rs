@@ -24,31 +24,23 @@
 
 use std::{
     borrow::Cow,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
-use compio::net::TcpStream;
-use rustls::ClientConfig;
 use strait_http1::{BodyDecoder, BodyFraming, Upgrade};
 use strait_shm::l7stats::counter;
-use strait_table::{Cluster, ModDirection};
+use strait_table::ModDirection;
 use tracing::debug;
-use xxhash_rust::xxh3::xxh3_64;
 
 use crate::body::check_buffered;
 use crate::conn::{Client, Next};
 use crate::generation::Generation;
 use crate::headers::{self, Mods};
-use crate::io::within;
 use crate::lb::{ClusterState, NoEndpoint};
-use crate::pool::PeerKey;
-use crate::proxy::{self, Exchange, Facts, Outcome, Tally, Upstream};
+use crate::proxy::{self, Exchange, Facts, Outcome, Tally};
 use crate::retry::{Failure, HoldBack, Policy, RetryGuard};
 use crate::route::{Request, choose_endpoint};
-use crate::stream::Stream;
-use crate::tls::{self, TlsStream};
-use crate::worker::Shared;
+use crate::upstream::{Security, connect};
 
 /// Forwards `req` by route record `route` to cluster record `cluster`.
 pub(crate) async fn forward(
@@ -71,6 +63,9 @@ pub(crate) async fn forward(
             .answer(head, 503, b"route refers to no cluster\n", false)
             .await;
     };
+    if record.upstream_protocol() == Some(strait_table::UpstreamProtocol::Http2) {
+        return crate::http2::forward_h1(client, generation, req, route, record, cluster).await;
+    }
     let name = image.str(record.name);
     let upgrade = match head.upgrade {
         Some(Upgrade::Protocol(span)) => Some(span.get(req.buf)),
@@ -275,74 +270,6 @@ fn no_endpoint(why: NoEndpoint, cluster: &str) -> String {
 
 fn millis(ms: u32) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(u64::from(ms)))
-}
-
-/// How a cluster's endpoints are reached: plain TCP, or TLS with this config and server name
-/// (empty: each endpoint's address).
-#[derive(Debug)]
-enum Security<'g> {
-    Plain,
-    Tls {
-        config: Arc<ClientConfig>,
-        sni: &'g str,
-        key: u64,
-    },
-}
-
-impl<'g> Security<'g> {
-    /// The cluster's security, or why it cannot be had (its roots cannot be loaded).
-    fn of(generation: &'g Generation, cluster: &Cluster) -> Result<Security<'g>, String> {
-        if !cluster.upstream_tls() {
-            return Ok(Security::Plain);
-        }
-        let image = &*generation.image;
-        let (sni, ca) = (image.str(cluster.tls_sni), image.str(cluster.tls_ca));
-        let config = generation.upstream_tls.get(ca)?;
-        let key = (xxh3_64(sni.as_bytes()) ^ xxh3_64(ca.as_bytes()).rotate_left(17)) | 1;
-        Ok(Security::Tls { config, sni, key })
-    }
-}
-
-/// A pooled connection to `addr` unless `fresh`, else a new one (TCP, then TLS when the
-/// cluster asks for it) within `timeout`.
-async fn connect(
-    shared: &Shared,
-    addr: std::net::SocketAddr,
-    security: &Security<'_>,
-    timeout: Duration,
-    fresh: bool,
-) -> std::io::Result<Upstream> {
-    let tls = match security {
-        Security::Plain => 0,
-        Security::Tls { key, .. } => *key,
-    };
-    let key = PeerKey { addr, tls };
-    if let Some(stream) = (!fresh).then(|| shared.pool.take(key)).flatten() {
-        return Ok(Upstream {
-            stream,
-            addr,
-            tls,
-            reused: true,
-        });
-    }
-    let started = Instant::now();
-    let tcp = within(timeout, TcpStream::connect(addr)).await??;
-    let _ = tcp.set_nodelay(true);
-    let stream = match security {
-        Security::Plain => Stream::from(tcp),
-        Security::Tls { config, sni, .. } => {
-            let name = tls::server_name(sni, addr.ip()).map_err(std::io::Error::other)?;
-            let left = timeout.saturating_sub(started.elapsed());
-            let session = within(left, TlsStream::connect(tcp, config.clone(), name)).await??;
-            Stream::Tls(Box::new(session))
-        }
-    };
-    Ok(Upstream {
-        stream,
-        addr,
-        tls,
-        reused: false,
-    })
 }
 
 /// Counts a request in flight on an endpoint until dropped.

@@ -65,6 +65,17 @@ impl Mods<'_> {
         }
         self
     }
+
+    /// The names of the fields removed (for HTTP/2 heads, which `crate::http2` edits as
+    /// header maps: first these are removed, then [`Mods::added`] added).
+    pub(crate) fn dropped(&self) -> &[&[u8]] {
+        &self.drop
+    }
+
+    /// The fields added, in order.
+    pub(crate) fn added(&self) -> &[(&[u8], &[u8])] {
+        &self.add
+    }
 }
 
 /// Writes the head sent upstream. `chunked`: the body is re-chunked (the client sent it

@@ -1,5 +1,7 @@
-//! The Strait L7 path: per-core HTTP/1.1 proxy workers on io_uring, routing from the tables the
-//! agent publishes; TLS termination (HTTPS, TLS listeners), SNI pass-through and TCP routes.
+//! The Strait L7 path: per-core HTTP/1.1 and HTTP/2 (gRPC included) proxy workers on io_uring,
+//! routing from the tables the agent publishes; TLS termination (HTTPS, TLS listeners), SNI
+//! pass-through and TCP routes. HTTP/2 streams are routed by the same code as HTTP/1.1
+//! requests; see `http2`.
 //!
 //! A data plane runs one [`Worker`] per L7 core, each on its own pinned thread with its own
 //! compio event loop (io_uring; epoll where io_uring is missing, and as the measured baseline),
@@ -31,6 +33,7 @@ mod download;
 mod forward;
 mod generation;
 mod headers;
+mod http2;
 mod io;
 mod lb;
 mod listen;
@@ -46,6 +49,7 @@ mod sni;
 mod stream;
 mod tcp;
 mod tls;
+mod upstream;
 mod worker;
 
 pub use generation::TableImage;

@@ -30,6 +30,7 @@ use rustls::ServerConfig;
 use tracing::{debug, info, warn};
 
 use crate::generation::{Generation, Kind};
+use crate::http2::{self, Opening};
 use crate::io::within;
 use crate::stream::Stream;
 use crate::tls::{CertStore, HTTP_ALPN, Resumption, Source, TlsStream};
@@ -181,7 +182,11 @@ async fn serve(
     let _ = stream.set_nodelay(true);
     let shared = &*shared;
     match (kind, tls) {
-        (Kind::Http, _) => conn::serve(shared, stream.into(), peer, listener).await,
+        (Kind::Http, _) => match http2::opening(&stream, &shared.opts).await {
+            Opening::H2 => http2::serve(shared, stream.into(), peer, listener).await,
+            Opening::Http1 => conn::serve(shared, stream.into(), peer, listener).await,
+            Opening::Gone => {}
+        },
         (Kind::Tcp, _) => tcp::serve(shared, stream.into(), peer, listener, None, Vec::new()).await,
         (Kind::TlsPassthrough, _) => tcp::passthrough(shared, stream, peer, listener).await,
         (Kind::Https | Kind::TlsTerminate, Some(config)) => {
@@ -196,8 +201,8 @@ async fn serve(
             let (sni, alpn) = (tls.server_name(), tls.alpn());
             let stream = Stream::Tls(Box::new(tls));
             match (kind, alpn.as_deref()) {
-                // The one application protocol offered today (see `tls::HTTP_ALPN`); a client
-                // without ALPN speaks it too.
+                (Kind::Https, Some(b"h2")) => http2::serve(shared, stream, peer, listener).await,
+                // A client without ALPN speaks HTTP/1.1 (see `tls::HTTP_ALPN`).
                 (Kind::Https, None | Some(b"http/1.1")) => {
                     conn::serve(shared, stream, peer, listener).await;
                 }

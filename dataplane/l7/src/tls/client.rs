@@ -11,7 +11,7 @@
 //! * Configs live as long as their generation: a new generation reads the bundles again, so a
 //!   replaced CA file takes effect with the next apply. Sessions are resumed within a
 //!   generation (rustls' client session cache).
-//! * ALPN offers `http/1.1`: the upstream speaks HTTP/1.1 on these connections.
+//! * ALPN offers the cluster's protocol only (`http/1.1` or `h2`).
 
 use std::{cell::RefCell, collections::HashMap, fmt, net::IpAddr, sync::Arc};
 
@@ -19,14 +19,32 @@ use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::{CertificateDer, ServerName, pem::PemObject};
 use tracing::error;
 
-/// ALPN offered to upstreams.
-const UPSTREAM_ALPN: &[&[u8]] = &[b"http/1.1"];
+/// What a session to an endpoint offers by ALPN: the cluster's protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Alpn {
+    /// `http/1.1`.
+    Http1 = 1,
+    /// `h2`.
+    H2 = 2,
+}
 
-/// The client configs of one generation, keyed by CA file (empty: the system's roots).
+impl Alpn {
+    fn protocols(self) -> Vec<Vec<u8>> {
+        match self {
+            Alpn::Http1 => vec![b"http/1.1".to_vec()],
+            Alpn::H2 => vec![b"h2".to_vec()],
+        }
+    }
+}
+
+/// The client configs of one generation, keyed by CA file (empty: the system's roots) and ALPN.
 #[derive(Default)]
 pub(crate) struct ClientConfigs {
-    built: RefCell<HashMap<String, Result<Arc<ClientConfig>, String>>>,
+    built: RefCell<HashMap<(String, Alpn), Built>>,
 }
+
+/// A config, or why it could not be built.
+type Built = Result<Arc<ClientConfig>, String>;
 
 impl fmt::Debug for ClientConfigs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -38,22 +56,21 @@ impl fmt::Debug for ClientConfigs {
 
 impl ClientConfigs {
     /// The config that trusts `ca_file` (empty: the system's roots), or why there is none.
-    pub(crate) fn get(&self, ca_file: &str) -> Result<Arc<ClientConfig>, String> {
-        if let Some(built) = self.built.borrow().get(ca_file) {
+    pub(crate) fn get(&self, ca_file: &str, alpn: Alpn) -> Result<Arc<ClientConfig>, String> {
+        let key = (ca_file.to_owned(), alpn);
+        if let Some(built) = self.built.borrow().get(&key) {
             return built.clone();
         }
-        let built = build(ca_file);
+        let built = build(ca_file, alpn);
         if let Err(why) = &built {
             error!(ca_file, error = %why, "no TLS towards this cluster's endpoints");
         }
-        self.built
-            .borrow_mut()
-            .insert(ca_file.to_owned(), built.clone());
+        self.built.borrow_mut().insert(key, built.clone());
         built
     }
 }
 
-fn build(ca_file: &str) -> Result<Arc<ClientConfig>, String> {
+fn build(ca_file: &str, alpn: Alpn) -> Result<Arc<ClientConfig>, String> {
     let roots = roots(ca_file)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ClientConfig::builder_with_provider(provider)
@@ -61,7 +78,7 @@ fn build(ca_file: &str) -> Result<Arc<ClientConfig>, String> {
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.alpn_protocols = UPSTREAM_ALPN.iter().map(|p| p.to_vec()).collect();
+    config.alpn_protocols = alpn.protocols();
     Ok(Arc::new(config))
 }
 
@@ -115,13 +132,13 @@ mod tests {
     #[test]
     fn a_missing_or_empty_bundle_trusts_nothing() {
         let configs = ClientConfigs::default();
-        let err = configs.get("/nonexistent/ca.pem").unwrap_err();
+        let err = configs.get("/nonexistent/ca.pem", Alpn::Http1).unwrap_err();
         assert!(err.contains("/nonexistent/ca.pem"), "{err}");
         let dir = std::env::temp_dir().join(format!("strait-ca-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let empty = dir.join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
-        let err = configs.get(empty.to_str().unwrap()).unwrap_err();
+        let err = configs.get(empty.to_str().unwrap(), Alpn::H2).unwrap_err();
         assert!(err.contains("no usable certificate"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

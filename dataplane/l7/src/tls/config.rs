@@ -36,9 +36,9 @@ use crate::sni::NameTable;
 /// Sessions kept per worker for ID-based resumption.
 const SESSION_CACHE: usize = 4096;
 
-/// ALPN protocols offered by HTTPS listeners, most preferred first. `h2` goes in front once
-/// the worker serves HTTP/2 (the connection then branches on [`super::TlsStream::alpn`]).
-pub(crate) const HTTP_ALPN: &[&[u8]] = &[b"http/1.1"];
+/// ALPN protocols offered by HTTPS listeners, most preferred first (the connection then
+/// branches on [`super::TlsStream::alpn`]: `h2` to `crate::http2`, the rest to HTTP/1.1).
+pub(crate) const HTTP_ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
 
 /// One certificate as the table names it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,6 +13,6 @@ mod config;
 pub(crate) mod hello;
 mod stream;
 
-pub(crate) use client::{ClientConfigs, server_name};
+pub(crate) use client::{Alpn, ClientConfigs, server_name};
 pub(crate) use config::{CertSpec, CertStore, HTTP_ALPN, Resumption, Source};
 pub(crate) use stream::TlsStream;

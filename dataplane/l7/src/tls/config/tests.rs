@@ -41,7 +41,10 @@ fn the_same_files_keep_the_config_and_changed_ones_replace_it() {
         &r
     ));
     let first = current(&store);
-    assert_eq!(first.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    assert_eq!(
+        first.alpn_protocols,
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    );
 
     // Same paths, names and bytes: nothing to do.
     assert!(store.update(

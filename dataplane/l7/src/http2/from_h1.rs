@@ -1,0 +1,341 @@
+//! An HTTP/1.1 request forwarded to an HTTP/2 cluster (gRPC servers speak nothing else): the
+//! head as an h2 request (`head::h2_request_from_h1`), the body decoded and sent as DATA frames
+//! (chunked trailers as h2 trailers) on the worker's connection to the endpoint (`to_h2`), the
+//! h2 response written back as HTTP/1.1: chunked unless it has a length (its trailers then in
+//! the last chunk), close-delimited for an HTTP/1.0 client.
+//!
+//! Invariants (as `crate::forward`): the buffered start of the body is checked before anything
+//! goes upstream; upload and download run at once; a DATA frame's window is released only once
+//! its bytes were written to the client; the client connection is kept only when both bodies
+//! were complete and the response did not end with the connection; once a response byte was
+//! written, a failure drops the connection instead of answering.
+
+use std::{cell::Cell, pin::pin, time::Duration};
+
+use bytes::Bytes;
+use futures_util::future::{Either, select};
+use h2::{RecvStream, SendStream, client::SendRequest};
+use http::{HeaderMap, HeaderValue, Request, header::CONTENT_LENGTH};
+use strait_http1::{
+    BodyDecoder, BodyFraming, Event, Method, RequestHead, Version,
+    chunk_encode::{write_chunk, write_last_chunk},
+};
+use strait_table::{Cluster, ModDirection, Route, retry_on};
+use tracing::debug;
+
+use super::forward::{Failed, InFlight, millis, no_endpoint};
+use super::head::{self, H1Framing};
+use super::relay::send_all;
+use super::to_h2;
+use crate::conn::{Client, Next};
+use crate::generation::Generation;
+use crate::headers::Mods;
+use crate::io::{Inbound, within, write_all};
+use crate::route::{Request as Routed, choose_endpoint};
+use crate::stream::Stream;
+use crate::upstream::Security;
+use crate::worker::Shared;
+
+/// Forwards `req` (routed by `route` to cluster record `cluster`, whose protocol is HTTP/2).
+pub(crate) async fn forward(
+    client: &mut Client<'_>,
+    generation: &Generation,
+    req: &Routed<'_>,
+    route: &Route,
+    record: &Cluster,
+    cluster: u32,
+) -> Next {
+    let shared = client.shared;
+    let image = &*generation.image;
+    let head = req.head;
+    let name = image.str(record.name);
+    let request_mods = Mods::of(image, route, ModDirection::Request).proto(client.stream.is_tls());
+    let response_mods = Mods::of(image, route, ModDirection::Response);
+    let authority = req
+        .target
+        .authority
+        .or_else(|| head.fields.get(req.buf, b"host"))
+        .unwrap_or(b"localhost");
+    let mut path = req.target.path.to_vec();
+    if !req.target.query.is_empty() {
+        path.push(b'?');
+        path.extend_from_slice(req.target.query);
+    }
+    let Ok(up_req) = head::h2_request_from_h1(head, req.buf, authority, &path, &request_mods)
+    else {
+        let body = b"the request cannot be forwarded over HTTP/2\n";
+        return client.answer(head, 400, body, true).await;
+    };
+    let usable = |slot: u32| shared.usable(slot);
+    let choose = || choose_endpoint(generation, cluster, req, &usable, &shared.rng);
+    let mut chosen = match choose() {
+        Ok(chosen) => chosen,
+        Err(why) => {
+            let body = format!("{}\n", no_endpoint(why, name));
+            return client.answer(head, 503, body.as_bytes(), false).await;
+        }
+    };
+    let decoder = BodyDecoder::new(head.framing, &shared.opts.limits);
+    if let Err(next) = client.hold_body(&decoder, head.expect_continue).await {
+        return next;
+    }
+    let security = match Security::of(generation, record) {
+        Ok(security) => security,
+        Err(why) => {
+            let body = format!("no TLS towards the endpoints of cluster {name}: {why}\n");
+            return client.answer(head, 502, body.as_bytes(), false).await;
+        }
+    };
+    let connect_timeout = millis(record.connect_timeout_ms).unwrap_or(shared.opts.connect_timeout);
+    let response_timeout = millis(route.timeout_ms).unwrap_or(shared.opts.response_timeout);
+    let attempts = 1 + if route.retries_on(retry_on::CONNECT_FAILURE) {
+        u32::from(route.retry_attempts)
+    } else {
+        0
+    };
+    let state = generation.cluster_state(cluster);
+    let (mut failures, mut fresh) = (0, false);
+    loop {
+        let h2c = match to_h2::client(shared, chosen.addr, &security, connect_timeout, fresh).await
+        {
+            Ok(h2c) => h2c,
+            Err(e) => {
+                debug!(cluster = name, endpoint = %chosen.addr, error = %e, "connect failed");
+                failures += 1;
+                if failures >= attempts {
+                    let body = format!("cannot connect to an endpoint of cluster {name}\n");
+                    return client.answer(head, 502, body.as_bytes(), true).await;
+                }
+                match choose() {
+                    Ok(next) => chosen = next,
+                    Err(why) => {
+                        let body = format!("{}\n", no_endpoint(why, name));
+                        return client.answer(head, 503, body.as_bytes(), true).await;
+                    }
+                }
+                continue;
+            }
+        };
+        let _in_flight = InFlight::begin(state, chosen.pos);
+        let x = Exchange {
+            shared,
+            stream: client.stream,
+            head,
+            response_mods: &response_mods,
+            response_timeout,
+        };
+        let done = x
+            .run(h2c, up_req.clone(), decoder.clone(), &mut client.inbound)
+            .await;
+        match done {
+            Ok(true) => return Next::KeepAlive,
+            Ok(false) => return Next::Close,
+            Err(Failed::Stale) if !fresh => fresh = true,
+            Err(Failed::Stale) => {
+                return client
+                    .answer(head, 502, b"upstream connection failed\n", true)
+                    .await;
+            }
+            Err(Failed::Answer(status, reason)) => {
+                let body = format!("{reason}\n");
+                return client.answer(head, status, body.as_bytes(), true).await;
+            }
+            Err(Failed::Reset) => return Next::Drop,
+        }
+    }
+}
+
+/// One exchange; see the module documentation.
+struct Exchange<'a> {
+    shared: &'a Shared,
+    stream: &'a Stream,
+    head: &'a RequestHead,
+    response_mods: &'a Mods<'a>,
+    response_timeout: Duration,
+}
+
+/// Why an upload stopped early.
+enum Up {
+    /// The client's body is malformed.
+    Body(strait_http1::Error),
+    /// Reading from the client failed or timed out.
+    Read,
+    /// The upstream stream refused more.
+    Upstream,
+}
+
+impl Exchange<'_> {
+    /// `Ok(reusable)`: the response went out whole; whether the client connection stays.
+    async fn run(
+        self,
+        mut h2c: SendRequest<Bytes>,
+        req: Request<()>,
+        mut decoder: BodyDecoder,
+        inbound: &mut Inbound,
+    ) -> Result<bool, Failed> {
+        let bodiless = matches!(
+            self.head.framing,
+            BodyFraming::None | BodyFraming::Length(0)
+        );
+        let (response, mut up_send) = h2c.send_request(req, bodiless).map_err(|e| {
+            debug!(error = %e, "h2 upstream refused the request");
+            Failed::Stale
+        })?;
+        let started = Cell::new(false);
+        let (sent, down) = {
+            let upload = pin!(async {
+                if bodiless {
+                    return Ok(());
+                }
+                self.upload(inbound, &mut decoder, &mut up_send).await
+            });
+            let download = pin!(self.download(response, &started));
+            match select(upload, download).await {
+                Either::Left((Ok(()), download)) => (true, download.await),
+                Either::Left((Err(Up::Upstream), download)) => (false, download.await),
+                Either::Left((Err(Up::Body(e)), _)) if !started.get() => {
+                    return Err(Failed::Answer(e.status(), e.reason()));
+                }
+                Either::Left((Err(_), _)) => return Err(Failed::Reset),
+                Either::Right((down, _)) => (false, down),
+            }
+        };
+        down.map(|reusable| reusable && sent)
+    }
+
+    /// The client's body as DATA frames, then its trailers (or an empty last frame).
+    async fn upload(
+        &self,
+        inbound: &mut Inbound,
+        decoder: &mut BodyDecoder,
+        send: &mut SendStream<Bytes>,
+    ) -> Result<(), Up> {
+        let opts = &self.shared.opts;
+        let mut trailers = HeaderMap::new();
+        loop {
+            let decoded = decoder.decode(&inbound.buf).map_err(Up::Body)?;
+            match decoded.event {
+                Event::Data(range) => {
+                    let data = Bytes::copy_from_slice(&inbound.buf[range]);
+                    inbound.consume(decoded.consumed);
+                    send_all(send, data).await.map_err(|_| Up::Upstream)?;
+                }
+                Event::Trailer { name, value } => {
+                    let buf = &inbound.buf;
+                    if let Some((n, v)) = head::trailer(&buf[name], &buf[value]) {
+                        trailers.append(n, v);
+                    }
+                    inbound.consume(decoded.consumed);
+                }
+                Event::Done => {
+                    inbound.consume(decoded.consumed);
+                    break;
+                }
+                Event::NeedMore => {
+                    inbound.consume(decoded.consumed);
+                    let read = inbound
+                        .fill_within(self.stream, opts.read_chunk, opts.body_timeout)
+                        .await;
+                    match read {
+                        Ok(0) => {
+                            decoder.finish().map_err(Up::Body)?;
+                            break;
+                        }
+                        Ok(_) => {}
+                        Err(_) => return Err(Up::Read),
+                    }
+                }
+            }
+        }
+        let ended = if trailers.is_empty() {
+            send.send_data(head::EMPTY, true)
+        } else {
+            send.send_trailers(trailers)
+        };
+        ended.map_err(|_| Up::Upstream)
+    }
+
+    /// The response head, then its body, to the client.
+    async fn download(
+        &self,
+        response: h2::client::ResponseFuture,
+        started: &Cell<bool>,
+    ) -> Result<bool, Failed> {
+        let resp = match within(self.response_timeout, response).await {
+            Err(_) => return Err(Failed::Answer(504, "upstream did not answer in time")),
+            Ok(Err(e)) => {
+                debug!(error = %e, "h2 upstream failed before a response");
+                return Err(Failed::Answer(502, "upstream connection failed"));
+            }
+            Ok(Ok(resp)) => resp,
+        };
+        let (mut parts, mut body) = resp.into_parts();
+        head::clean(&mut parts.headers, self.response_mods);
+        let status = parts.status.as_u16();
+        let no_body = self.head.method == Method::Head || matches!(status, 100..=199 | 204 | 304);
+        let end = body.is_end_stream();
+        let length = parts.headers.contains_key(CONTENT_LENGTH);
+        let v11 = self.head.version == Version::Http11;
+        if end && !length && !no_body {
+            parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
+        }
+        let sized = no_body || end || length;
+        let until_close = !sized && !v11;
+        let close = !self.head.keep_alive || until_close;
+        let framing = H1Framing {
+            chunked: !sized && v11,
+            close,
+            keep_alive_10: !close && !v11,
+        };
+        let mut out = Vec::with_capacity(512);
+        if head::h1_response(&mut out, self.head.version, &parts, framing).is_err() {
+            return Err(Failed::Answer(502, "bad response from upstream"));
+        }
+        started.set(true);
+        write_all(self.stream, &mut out)
+            .await
+            .map_err(|_| Failed::Reset)?;
+        if no_body || end {
+            return Ok(!close);
+        }
+        self.body(&mut body, framing.chunked, &mut out).await?;
+        Ok(!close)
+    }
+
+    /// Relays the response body (chunked, or as it is) with its trailers when chunked.
+    async fn body(
+        &self,
+        body: &mut RecvStream,
+        chunked: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Failed> {
+        while let Some(data) = body.data().await {
+            let data = data.map_err(|_| Failed::Reset)?;
+            if chunked {
+                write_chunk(out, &data);
+            } else {
+                out.extend_from_slice(&data);
+            }
+            write_all(self.stream, out)
+                .await
+                .map_err(|_| Failed::Reset)?;
+            // Only now may the upstream send this much more.
+            let _ = body.flow_control().release_capacity(data.len());
+        }
+        let trailers = body.trailers().await.map_err(|_| Failed::Reset)?;
+        if chunked {
+            let fields: Vec<(&[u8], &[u8])> = trailers
+                .iter()
+                .flatten()
+                .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))
+                .collect();
+            if write_last_chunk(out, &fields).is_err() {
+                let _ = write_last_chunk(out, &[]);
+            }
+            write_all(self.stream, out)
+                .await
+                .map_err(|_| Failed::Reset)?;
+        }
+        Ok(())
+    }
+}

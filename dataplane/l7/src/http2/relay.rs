@@ -1,0 +1,90 @@
+//! Moving an h2 body from one stream to another, respecting both sides' flow control.
+//!
+//! Invariants: a relay ends as soon as the receiving peer resets its stream, even while no
+//! data comes (so a cancelled gRPC call is cancelled upstream too); a DATA frame's bytes are released on the receiving stream only after the
+//! sending stream has taken them, and the sending stream takes only what its window (the
+//! capacity h2 assigned it) allows; so at most one window's worth is in flight per direction.
+//! A body ends with the sender's trailers when it has them, else with an empty final frame.
+
+use std::{
+    future::{Future, poll_fn},
+    pin::pin,
+};
+
+use bytes::Bytes;
+use futures_util::future::{Either, select};
+use h2::{Reason, RecvStream, SendStream, server::SendResponse};
+
+/// Which side of a relay failed.
+#[derive(Debug)]
+pub(crate) enum RelayError {
+    /// Reading the incoming body failed (its peer reset the stream or left).
+    From(h2::Error),
+    /// The outgoing stream refused the bytes (its peer reset it or left).
+    To(h2::Error),
+}
+
+/// Relays all of `from` (data, then trailers) to `to`; see the module documentation.
+pub(crate) async fn relay(
+    from: &mut RecvStream,
+    mut to: SendStream<Bytes>,
+) -> Result<(), RelayError> {
+    loop {
+        // Waiting for data, notice the receiver resetting its stream (a cancelled call).
+        let next = {
+            let data = pin!(from.data());
+            let reset = pin!(poll_fn(|cx| to.poll_reset(cx)));
+            match select(data, reset).await {
+                Either::Left((next, _)) => next,
+                Either::Right((reset, _)) => {
+                    return Err(RelayError::To(reset.map_or_else(|e| e, h2::Error::from)));
+                }
+            }
+        };
+        let Some(data) = next else { break };
+        let data = data.map_err(RelayError::From)?;
+        let n = data.len();
+        send_all(&mut to, data).await.map_err(RelayError::To)?;
+        // Only now may the peer send this much more.
+        let _ = from.flow_control().release_capacity(n);
+    }
+    match from.trailers().await.map_err(RelayError::From)? {
+        Some(trailers) => to.send_trailers(trailers).map_err(RelayError::To),
+        None => to.send_data(Bytes::new(), true).map_err(RelayError::To),
+    }
+}
+
+/// Runs `f`, unless the client resets its stream first (`None`); for waits before the
+/// response starts, when nothing else would notice.
+pub(crate) async fn unless_reset<T>(
+    respond: &mut SendResponse<Bytes>,
+    f: impl Future<Output = T>,
+) -> Option<T> {
+    let f = pin!(f);
+    let reset = pin!(poll_fn(|cx| respond.poll_reset(cx)));
+    match select(f, reset).await {
+        Either::Left((done, _)) => Some(done),
+        Either::Right(_) => None,
+    }
+}
+
+/// Sends `data` on `to` (without ending the stream) as its window allows.
+pub(crate) async fn send_all(to: &mut SendStream<Bytes>, mut data: Bytes) -> Result<(), h2::Error> {
+    while !data.is_empty() {
+        to.reserve_capacity(data.len());
+        let capacity = loop {
+            let capacity = to.capacity();
+            if capacity > 0 {
+                break capacity;
+            }
+            match poll_fn(|cx| to.poll_capacity(cx)).await {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Err(Reason::CANCEL.into()),
+            }
+        };
+        let chunk = data.split_to(capacity.min(data.len()));
+        to.send_data(chunk, false)?;
+    }
+    Ok(())
+}

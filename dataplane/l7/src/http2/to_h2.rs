@@ -1,0 +1,155 @@
+//! An h2 stream forwarded to an HTTP/2 upstream: one multiplexed connection per endpoint (and
+//! security) per worker (prior-knowledge h2c, or h2 by ALPN over TLS when the cluster has
+//! `tls`), made on first use and made again when it has gone away; the
+//! request and response relayed frame by frame, trailers included (gRPC's `grpc-status`).
+//!
+//! Invariants:
+//! * The connections live in a thread-local map, so each worker (one thread, one compio
+//!   runtime) has its own, driven by a task of its own runtime; a connection whose task has
+//!   ended (GOAWAY, error, runtime gone) fails `ready` and is replaced.
+//! * A request is sent again on a new connection only when the old one refused it before
+//!   taking it (the `send_request` call itself failed), never once a stream was opened.
+//! * Upload and download run at once (bidirectional streaming); the response timeout bounds
+//!   the wait for the response head only.
+
+use std::{cell::RefCell, collections::HashMap, io, net::SocketAddr, pin::pin, time::Duration};
+
+use bytes::Bytes;
+use futures_util::future::{Either, select};
+use h2::{RecvStream, client::SendRequest};
+use http::{Request, Response};
+use tracing::debug;
+
+use super::forward::Failed;
+use super::server::{Answer, CONNECTION_WINDOW, STREAM_WINDOW};
+use super::{
+    head,
+    pipe::Duplex,
+    relay::{RelayError, relay, unless_reset},
+};
+use crate::headers::Mods;
+use crate::io::within;
+use crate::pool::PeerKey;
+use crate::upstream::{self, Security};
+use crate::worker::Shared;
+
+thread_local! {
+    /// This worker's connection to each HTTP/2 endpoint.
+    static CLIENTS: RefCell<HashMap<PeerKey, SendRequest<Bytes>>> = RefCell::default();
+}
+
+/// A ready connection to `addr`: this worker's, or (when it has gone, or `fresh`) a new one
+/// within `timeout`.
+pub(super) async fn client(
+    shared: &Shared,
+    addr: SocketAddr,
+    security: &Security<'_>,
+    timeout: Duration,
+    fresh: bool,
+) -> io::Result<SendRequest<Bytes>> {
+    let key = PeerKey {
+        addr,
+        tls: security.key(),
+    };
+    let known = CLIENTS.with(|c| c.borrow().get(&key).cloned());
+    if let Some(client) = known.filter(|_| !fresh) {
+        match client.ready().await {
+            Ok(client) => return Ok(client),
+            Err(e) => debug!(endpoint = %addr, error = %e, "h2 upstream connection gone"),
+        }
+    }
+    CLIENTS.with(|c| c.borrow_mut().remove(&key));
+    let made = within(timeout, async {
+        let stream = upstream::open(addr, security, timeout).await?;
+        let io = Duplex::new(stream, shared.opts.idle_timeout);
+        h2::client::Builder::new()
+            .initial_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
+            .handshake::<_, Bytes>(io)
+            .await
+            .map_err(io::Error::other)
+    });
+    let (client, conn) = made.await??;
+    compio::runtime::spawn(async move {
+        if let Err(e) = conn.await {
+            debug!(endpoint = %addr, error = %e, "h2 upstream connection ended");
+        }
+    })
+    .detach();
+    CLIENTS.with(|c| c.borrow_mut().insert(key, client.clone()));
+    client.ready().await.map_err(io::Error::other)
+}
+
+/// One exchange; see the module documentation.
+#[derive(Debug)]
+pub(super) struct Exchange<'a> {
+    /// The request head to send (absolute URI, cleaned, modified).
+    pub(super) req: Request<()>,
+    pub(super) response_mods: &'a Mods<'a>,
+    pub(super) response_timeout: Duration,
+}
+
+impl Exchange<'_> {
+    pub(super) async fn run(
+        self,
+        mut client: SendRequest<Bytes>,
+        body: &mut RecvStream,
+        answer: &mut Answer<'_>,
+    ) -> Result<(), Failed> {
+        let end = body.is_end_stream();
+        let (response, up_send) = match client.send_request(self.req, end) {
+            Ok(sent) => sent,
+            Err(e) => {
+                debug!(error = %e, "h2 upstream refused the request");
+                return Err(Failed::Stale);
+            }
+        };
+        let upload = pin!(async {
+            if end {
+                return Ok(());
+            }
+            relay(body, up_send).await
+        });
+        let respond = &mut *answer.respond;
+        let timeout = self.response_timeout;
+        let mods = self.response_mods;
+        let download = pin!(async move {
+            let resp = match unless_reset(respond, within(timeout, response)).await {
+                // The client cancelled: dropping the request resets it upstream.
+                None => return Err(Failed::Reset),
+                Some(Err(_)) => return Err(Failed::Answer(504, "upstream did not answer in time")),
+                Some(Ok(Err(e))) => {
+                    debug!(error = %e, "h2 upstream failed before a response");
+                    return Err(Failed::Answer(502, "upstream connection failed"));
+                }
+                Some(Ok(Ok(resp))) => resp,
+            };
+            let (mut parts, mut up_body) = resp.into_parts();
+            head::clean(&mut parts.headers, mods);
+            let end = up_body.is_end_stream();
+            let send = respond
+                .send_response(Response::from_parts(parts, ()), end)
+                .map_err(|_| Failed::Reset)?;
+            if end {
+                return Ok(());
+            }
+            relay(&mut up_body, send).await.map_err(|e| {
+                debug!(error = ?e, "h2 response body broke off");
+                Failed::Reset
+            })
+        });
+        match select(upload, download).await {
+            Either::Left((Err(RelayError::From(e)), _)) => {
+                debug!(error = %e, "h2 client stream failed during upload");
+                Err(Failed::Reset)
+            }
+            Either::Left((Err(RelayError::To(e)), download)) => {
+                // The upstream stopped taking the body; it may still answer.
+                debug!(error = %e, "h2 upstream stream refused the upload");
+                download.await
+            }
+            Either::Left((Ok(()), download)) => download.await,
+            Either::Right((down, _)) => down,
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! A tonic gRPC server for the L7 HTTP/2 tests, on loopback in a tokio runtime thread of its
+//! own, stopped (and joined) when dropped. It serves `echo.Echo` (tests/proto/echo.proto):
+//! * `Say`: answers `echo: TEXT`; `missing` fails with `NOT_FOUND` ("no such greeting"),
+//!   `sleep` answers after [`SLEEP`];
+//! * `Chat`: answers each message with `re: TEXT` as soon as it arrives, and ends when the
+//!   client's stream ends; `missing` ends it with `NOT_FOUND` ("no such message").
+
+use std::{net::SocketAddr, pin::Pin, thread, time::Duration};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::{Stream, wrappers::ReceiverStream};
+use tonic::{Request, Response, Status, Streaming};
+
+/// The generated code of `echo.proto`.
+#[allow(missing_docs, clippy::all, missing_debug_implementations)]
+pub mod echo {
+    tonic::include_proto!("echo");
+}
+
+use echo::{
+    Msg,
+    echo_server::{Echo, EchoServer},
+};
+
+/// How long `Say("sleep")` takes.
+pub const SLEEP: Duration = Duration::from_secs(3);
+
+/// A running server; see the module documentation.
+#[derive(Debug)]
+pub struct GrpcServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl GrpcServer {
+    /// Starts the server on a free loopback port.
+    pub fn start() -> GrpcServer {
+        GrpcServer::start_on("127.0.0.1:0".parse().expect("an address"))
+    }
+
+    /// Starts the server on `addr` (a stopped server's, to bring it back).
+    pub fn start_on(addr: SocketAddr) -> GrpcServer {
+        let listener = std::net::TcpListener::bind(addr).expect("a loopback port");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+                tonic::transport::Server::builder()
+                    .add_service(EchoServer::new(Service))
+                    .serve_with_incoming_shutdown(incoming, async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .expect("the gRPC server");
+            });
+        });
+        GrpcServer {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for GrpcServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Service;
+
+type Replies = Pin<Box<dyn Stream<Item = Result<Msg, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Echo for Service {
+    async fn say(&self, request: Request<Msg>) -> Result<Response<Msg>, Status> {
+        let text = request.into_inner().text;
+        match text.as_str() {
+            "missing" => Err(Status::not_found("no such greeting")),
+            "sleep" => {
+                tokio::time::sleep(SLEEP).await;
+                Ok(Response::new(Msg {
+                    text: "slept".into(),
+                }))
+            }
+            _ => Ok(Response::new(Msg {
+                text: format!("echo: {text}"),
+            })),
+        }
+    }
+
+    type ChatStream = Replies;
+
+    async fn chat(
+        &self,
+        request: Request<Streaming<Msg>>,
+    ) -> Result<Response<Self::ChatStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            loop {
+                let reply = match inbound.message().await {
+                    Ok(Some(msg)) if msg.text == "missing" => {
+                        // Ends the call with a status after messages: in trailers.
+                        let _ = tx.send(Err(Status::not_found("no such message"))).await;
+                        return;
+                    }
+                    Ok(Some(msg)) => Ok(Msg {
+                        text: format!("re: {}", msg.text),
+                    }),
+                    Ok(None) => return,
+                    Err(status) => Err(status),
+                };
+                if tx.send(reply).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
