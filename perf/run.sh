@@ -15,6 +15,10 @@ usage: perf/run.sh NAME
   dpdk          the L4 pipeline on a DPDK net_ring vdev vs. dpdk-testpmd io and macswap on the
                 same vdev, one core (options: --rounds N --seconds N --warmup N
                 --in-flight N --flows N --core N --huge)
+  l7            Strait's L7 proxy vs. HAProxy and nginx, each capped at the same CPU budget:
+                HTTP/1.1, HTTPS, TLS handshakes, HTTP/2 req/s, p99 at a fixed rate, and
+                io_uring vs. epoll (root: cgroups; options: --seconds N --rounds N
+                --connections N --quota-us N, see l7-bench --help)
   nic           Strait's data plane on one DPDK port, testpmd txonly on another: packets/s and
                 loss (root; perf/run.sh nic -- --generator-port PCI --strait-port PCI, or
                 -- --veth for a veth pair over net_af_xdp; see perf/nic.sh --help)
@@ -23,6 +27,19 @@ USAGE
 }
 [ $# -ge 1 ] || usage
 name=$1; shift
+
+# ensure_oha: sets $oha to an oha binary: on PATH, else in the tools cache, else installed there
+# with `cargo install --locked` (the version whose JSON output l7-bench parses).
+OHA_VERSION=1.16.0
+ensure_oha() {
+    local tools=${STRAIT_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/strait/tools}
+    oha=$(command -v oha || true)
+    [ -n "$oha" ] && return 0
+    oha=$tools/bin/oha
+    [ -x "$oha" ] && return 0
+    say "installing oha $OHA_VERSION into $tools (cargo install, once)"
+    cargo install --locked --version "$OHA_VERSION" --root "$tools" oha
+}
 
 ensure_packages "${BUILD_PACKAGES[@]}"
 ensure_rust
@@ -52,6 +69,15 @@ case "$name" in
         ensure_packages dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config
         cargo build --release --locked -p strait-perf --features strait-perf/dpdk --bin dpdk-bench
         exec "$target/release/dpdk-bench" "$@"
+        ;;
+    l7)
+        # Peers and load generators from Debian; oha (handshakes, fixed-rate latency) from
+        # crates.io into a cache directory, once.
+        ensure_packages haproxy nginx wrk nghttp2-client curl openssl util-linux
+        ensure_oha
+        cargo build --release --locked --bins -p strait-agent -p strait-dataplane -p straitctl
+        cargo build --release --locked -p strait-perf --bin l7-bench
+        OHA=$oha exec "$target/release/l7-bench" "$@"
         ;;
     nic)
         [ "${1:-}" = -- ] && shift

@@ -108,9 +108,14 @@ pub struct Upstream {
 impl Upstream {
     /// Starts a server named `name` on a free loopback port.
     pub fn start(name: &str) -> Upstream {
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind upstream");
-        std_listener.set_nonblocking(true).expect("nonblocking");
-        let addr = std_listener.local_addr().expect("local addr");
+        Upstream::start_on(name, SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind upstream")
+    }
+
+    /// Starts a server named `name` listening on `addr` (port 0: a free one).
+    pub fn start_on(name: &str, addr: SocketAddr) -> io::Result<Upstream> {
+        let std_listener = std::net::TcpListener::bind(addr)?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
         let seen = Arc::new(Seen::default());
         let (stop, stopped) = oneshot::channel();
         let (task_seen, task_name) = (seen.clone(), name.to_owned());
@@ -130,13 +135,13 @@ impl Upstream {
                 });
             })
             .expect("upstream thread");
-        Upstream {
+        Ok(Upstream {
             addr,
             name: name.to_owned(),
             seen,
             stop: Some(stop),
             thread: Some(thread),
-        }
+        })
     }
 
     /// Connections accepted so far.
