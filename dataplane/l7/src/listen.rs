@@ -52,7 +52,7 @@ struct Open {
 }
 
 /// See the module documentation.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Listeners {
     open: HashMap<SocketAddr, Open>,
     failed: HashSet<SocketAddr>,
@@ -65,6 +65,17 @@ pub(crate) struct Listeners {
 }
 
 impl Listeners {
+    /// No listener open yet; TLS listeners offer resumption when `tls_resumption`.
+    pub(crate) fn new(tls_resumption: bool) -> Listeners {
+        Listeners {
+            open: HashMap::new(),
+            failed: HashSet::new(),
+            certs: HashMap::new(),
+            resumption: Resumption::new(tls_resumption),
+            checked: 0,
+        }
+    }
+
     /// Opens and closes listeners to match `generation` (none without one).
     pub(crate) fn sync(&mut self, shared: &Rc<Shared>, generation: Option<&Generation>) {
         let wanted: HashMap<SocketAddr, (u32, Kind)> = generation

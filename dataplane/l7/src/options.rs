@@ -94,6 +94,9 @@ pub struct L7Options {
     pub limits: Limits,
     /// Where the access log goes.
     pub access_log: AccessLog,
+    /// Whether TLS listeners let clients resume sessions (IDs and tickets). Off, every
+    /// connection makes a full handshake (as a handshake benchmark needs).
+    pub tls_resumption: bool,
 }
 
 impl Default for L7Options {
@@ -112,6 +115,7 @@ impl Default for L7Options {
             tick: Duration::from_millis(1),
             limits: Limits::default(),
             access_log: AccessLog::Off,
+            tls_resumption: true,
         }
     }
 }

@@ -159,7 +159,7 @@ impl Worker {
 
 /// The loop that follows generations while connection tasks serve.
 async fn tick(shared: Rc<Shared>, stop: &AtomicBool, report: &mut dyn Report) {
-    let mut listeners = Listeners::default();
+    let mut listeners = Listeners::new(shared.opts.tls_resumption);
     let mut seen = None;
     let mut turns = 0u64;
     let (mut beat, mut swept) = (Instant::now(), Instant::now());

@@ -23,6 +23,10 @@ const SPIN_TURNS: u32 = 256;
 const YIELD_TURNS: u32 = 512;
 /// Sleep of an idle worker; bounds how late an idle worker sees a new generation.
 const IDLE_SLEEP: Duration = Duration::from_micros(200);
+/// Sleep of a worker without a device (a data plane that only serves L7): it has no packets
+/// to wait for, only generations to take, so it wakes 1000 times a second instead of 5000
+/// and costs about a fifth of the CPU an idle packet worker does.
+const NO_DEVICE_SLEEP: Duration = Duration::from_millis(1);
 /// Turns between heartbeats while busy (a clock read is not free).
 const HEARTBEAT_TURNS: u64 = 4096;
 
@@ -81,7 +85,12 @@ impl Worker<'_> {
                 std::thread::yield_now();
             } else {
                 self.heartbeat(turns);
-                std::thread::sleep(IDLE_SLEEP);
+                let sleep = if self.packets.is_some() {
+                    IDLE_SLEEP
+                } else {
+                    NO_DEVICE_SLEEP
+                };
+                std::thread::sleep(sleep);
             }
         }
         if let Some(path) = &mut self.packets {

@@ -25,7 +25,10 @@ use std::{
 use rustls::{
     ServerConfig,
     crypto::CryptoProvider,
-    server::{ClientHello, ProducesTickets, ResolvesServerCert, ServerSessionMemoryCache},
+    server::{
+        ClientHello, NoServerSessionStorage, ProducesTickets, ResolvesServerCert,
+        ServerSessionMemoryCache,
+    },
     sign::CertifiedKey,
 };
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
@@ -135,7 +138,8 @@ impl ResolvesServerCert for Resolver {
 /// What every TLS listener of a worker shares: the provider and the resumption state.
 pub(crate) struct Resumption {
     provider: Arc<CryptoProvider>,
-    cache: Arc<ServerSessionMemoryCache>,
+    /// `None`: resumption is off.
+    cache: Option<Arc<ServerSessionMemoryCache>>,
     ticketer: Option<Arc<dyn ProducesTickets>>,
 }
 
@@ -147,8 +151,17 @@ impl fmt::Debug for Resumption {
     }
 }
 
-impl Default for Resumption {
-    fn default() -> Self {
+impl Resumption {
+    /// Resumption by session ID and ticket, or (`enabled` false) none: every connection makes
+    /// a full handshake.
+    pub(crate) fn new(enabled: bool) -> Self {
+        if !enabled {
+            return Resumption {
+                provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+                cache: None,
+                ticketer: None,
+            };
+        }
         static TICKETER: OnceLock<Option<Arc<dyn ProducesTickets>>> = OnceLock::new();
         let ticketer = TICKETER.get_or_init(|| match rustls::crypto::aws_lc_rs::Ticketer::new() {
             Ok(t) => Some(t),
@@ -159,7 +172,7 @@ impl Default for Resumption {
         });
         Resumption {
             provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
-            cache: ServerSessionMemoryCache::new(SESSION_CACHE),
+            cache: Some(ServerSessionMemoryCache::new(SESSION_CACHE)),
             ticketer: ticketer.clone(),
         }
     }
@@ -175,7 +188,13 @@ impl Resumption {
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(Resolver(table)));
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        config.session_storage = self.cache.clone();
+        match &self.cache {
+            Some(cache) => config.session_storage = cache.clone(),
+            None => {
+                config.session_storage = Arc::new(NoServerSessionStorage {});
+                config.send_tls13_tickets = 0;
+            }
+        }
         if let Some(t) = &self.ticketer {
             config.ticketer = t.clone();
         }

@@ -31,7 +31,7 @@ fn current(store: &CertStore) -> Arc<ServerConfig> {
 
 #[test]
 fn the_same_files_keep_the_config_and_changed_ones_replace_it() {
-    let r = Resumption::default();
+    let r = Resumption::new(true);
     let a = pem_pair("a.example");
     let mut store = CertStore::default();
     assert!(store.update(
@@ -88,7 +88,7 @@ fn the_same_files_keep_the_config_and_changed_ones_replace_it() {
 
 #[test]
 fn a_broken_certificate_keeps_the_previous_config() {
-    let r = Resumption::default();
+    let r = Resumption::new(true);
     let good = pem_pair("a.example");
     let mut store = CertStore::default();
     assert!(store.update(
@@ -131,7 +131,7 @@ fn a_broken_certificate_keeps_the_previous_config() {
 
 #[test]
 fn without_a_previous_config_a_broken_certificate_leaves_none() {
-    let r = Resumption::default();
+    let r = Resumption::new(true);
     let good = pem_pair("a.example");
     let mut store = CertStore::default();
     let no_key = (
@@ -148,4 +148,25 @@ fn without_a_previous_config_a_broken_certificate_leaves_none() {
     // Fixed files load on the next try.
     assert!(store.update("l", Ok(source(&[("/x/a", &[])], vec![good])), &[], &r));
     assert!(current(&store).alpn_protocols.is_empty());
+}
+
+#[test]
+fn resumption_off_stores_no_session_and_sends_no_ticket() {
+    let a = pem_pair("a.example");
+    for enabled in [true, false] {
+        let mut store = CertStore::default();
+        let r = Resumption::new(enabled);
+        assert!(store.update(
+            "l",
+            Ok(source(&[("/x/a", &["a.example"])], vec![a.clone()])),
+            HTTP_ALPN,
+            &r
+        ));
+        let config = current(&store);
+        let stored = config
+            .session_storage
+            .put(b"id".to_vec(), b"session".to_vec());
+        assert_eq!(stored, enabled, "a session is stored only with resumption");
+        assert_eq!(config.send_tls13_tickets > 0, enabled);
+    }
 }

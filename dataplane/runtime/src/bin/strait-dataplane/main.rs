@@ -57,9 +57,21 @@ struct Args {
     /// worker buffers its lines and writes them once per loop tick.
     #[arg(long, default_value = "off", value_parser = |s: &str| s.parse::<L7AccessLog>())]
     access_log: L7AccessLog,
+    /// Let TLS clients resume sessions (session IDs and tickets): on or off. Off makes every
+    /// TLS connection a full handshake, as a handshake benchmark needs.
+    #[arg(long, default_value = "on", value_parser = parse_on_off)]
+    l7_tls_resumption: bool,
 }
 
 /// `500ms`, `10s` or `2m`.
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{s:?} is neither on nor off")),
+    }
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let err = || format!("{s:?} is not a duration like 500ms, 10s or 2m");
     let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?);
@@ -243,6 +255,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             header_read_timeout: args.l7_header_timeout,
             idle_timeout: args.l7_idle_timeout,
             access_log: args.access_log,
+            tls_resumption: args.l7_tls_resumption,
             ..L7Options::default()
         },
     };

@@ -72,7 +72,15 @@ pub fn start(
     node.agent_cpus = Some(env.load_core.to_string());
     node.start_agent();
     let core = env.proxy_core.to_string();
-    let flags = ["--l7-cores", &core, "--l7-driver", driver];
+    // Like the peers, no session resumption: oha's handshakes must all be full ones.
+    let flags = [
+        "--l7-cores",
+        &core,
+        "--l7-driver",
+        driver,
+        "--l7-tls-resumption",
+        "off",
+    ];
     node.start_dataplane_with(&core, None, &flags);
     let pid = node.dataplane.as_ref().expect("data plane").pid();
     budget.adopt(pid)?;
