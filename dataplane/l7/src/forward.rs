@@ -22,10 +22,7 @@
 //!   ([`crate::tls::ClientConfigs`]); a handshake that fails is a connect failure, and roots
 //!   that cannot be loaded answer 502 before anything is read from the client's body.
 
-use std::{
-    borrow::Cow,
-    time::{Duration, Instant},
-};
+use std::{borrow::Cow, time::Instant};
 
 use strait_http1::{BodyDecoder, BodyFraming, Upgrade};
 use strait_shm::l7stats::counter;
@@ -36,7 +33,8 @@ use crate::body::check_buffered;
 use crate::conn::{Client, Next};
 use crate::generation::Generation;
 use crate::headers::{self, Mods};
-use crate::lb::{ClusterState, NoEndpoint};
+use crate::io::millis;
+use crate::lb::InFlight;
 use crate::proxy::{self, Exchange, Facts, Outcome, Tally};
 use crate::retry::{Failure, HoldBack, Policy, RetryGuard};
 use crate::route::{Request, choose_endpoint};
@@ -92,7 +90,12 @@ pub(crate) async fn forward(
         Ok(chosen) => chosen,
         Err(why) => {
             return client
-                .answer(head, 503, no_endpoint(why, name).as_bytes(), false)
+                .answer(
+                    head,
+                    503,
+                    format!("{}\n", why.describe(name)).as_bytes(),
+                    false,
+                )
                 .await;
         }
     };
@@ -254,43 +257,14 @@ pub(crate) async fn forward(
             Ok(next) => next,
             Err(why) => {
                 return client
-                    .answer(head, 503, no_endpoint(why, name).as_bytes(), true)
+                    .answer(
+                        head,
+                        503,
+                        format!("{}\n", why.describe(name)).as_bytes(),
+                        true,
+                    )
                     .await;
             }
         };
-    }
-}
-
-fn no_endpoint(why: NoEndpoint, cluster: &str) -> String {
-    match why {
-        NoEndpoint::Empty => format!("cluster {cluster} has no endpoint\n"),
-        NoEndpoint::Unhealthy => format!("no healthy endpoint in cluster {cluster}\n"),
-    }
-}
-
-fn millis(ms: u32) -> Option<Duration> {
-    (ms > 0).then(|| Duration::from_millis(u64::from(ms)))
-}
-
-/// Counts a request in flight on an endpoint until dropped.
-struct InFlight<'g> {
-    state: Option<&'g ClusterState>,
-    pos: usize,
-}
-
-impl<'g> InFlight<'g> {
-    fn begin(state: Option<&'g ClusterState>, pos: usize) -> InFlight<'g> {
-        if let Some(s) = state {
-            s.begin(pos);
-        }
-        InFlight { state, pos }
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        if let Some(s) = self.state {
-            s.end(self.pos);
-        }
     }
 }

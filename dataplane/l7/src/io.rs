@@ -94,3 +94,8 @@ pub(crate) async fn close_gracefully(stream: &Stream) {
     });
     let _ = drained.await;
 }
+
+/// A table's millisecond field as a duration; `None` for 0 (not set).
+pub(crate) fn millis(ms: u32) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(u64::from(ms)))
+}

@@ -66,6 +66,40 @@ pub(crate) enum NoEndpoint {
     Unhealthy,
 }
 
+impl NoEndpoint {
+    /// Why cluster `cluster` gave no endpoint, for a 503's body.
+    pub(crate) fn describe(self, cluster: &str) -> String {
+        match self {
+            NoEndpoint::Empty => format!("cluster {cluster} has no endpoint"),
+            NoEndpoint::Unhealthy => format!("no healthy endpoint in cluster {cluster}"),
+        }
+    }
+}
+
+/// Counts a request (or stream) in flight on endpoint `pos` of a cluster until dropped.
+#[derive(Debug)]
+pub(crate) struct InFlight<'g> {
+    state: Option<&'g ClusterState>,
+    pos: usize,
+}
+
+impl<'g> InFlight<'g> {
+    pub(crate) fn begin(state: Option<&'g ClusterState>, pos: usize) -> InFlight<'g> {
+        if let Some(s) = state {
+            s.begin(pos);
+        }
+        InFlight { state, pos }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.state {
+            s.end(self.pos);
+        }
+    }
+}
+
 /// Largest weighted round-robin schedule, and the most work spent building one.
 const MAX_SCHEDULE: u64 = 4096;
 const MAX_SCHEDULE_WORK: u64 = 1 << 20;

@@ -30,7 +30,7 @@ use tracing::debug;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::io::{Inbound, within, write_all};
-use crate::lb::{self, ClusterState};
+use crate::lb::{self, InFlight};
 use crate::stream::Stream;
 use crate::tls::hello::{self, Hello};
 use crate::worker::Shared;
@@ -143,7 +143,7 @@ pub(crate) async fn serve(
     };
     let _ = upstream.set_nodelay(true);
     let upstream = Stream::from(upstream);
-    let _in_flight = InFlight::begin(state, pos);
+    let _in_flight = InFlight::begin(Some(state), pos);
     debug!(%peer, route = name, endpoint = %addr, "TCP stream open");
     copy_both_ways(shared, &client, initial, &upstream).await;
 }
@@ -186,23 +186,4 @@ async fn one_way(
         }
     }
     to.shutdown().await.map_err(drop)
-}
-
-/// Counts a stream in flight on an endpoint until dropped.
-struct InFlight<'g> {
-    state: &'g ClusterState,
-    pos: usize,
-}
-
-impl<'g> InFlight<'g> {
-    fn begin(state: &'g ClusterState, pos: usize) -> InFlight<'g> {
-        state.begin(pos);
-        InFlight { state, pos }
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.state.end(self.pos);
-    }
 }

@@ -7,7 +7,7 @@
 //! UNAVAILABLE, DEADLINE_EXCEEDED); a request counts as in flight on its endpoint for the
 //! whole exchange; once a response has started, a failure resets the stream instead.
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use h2::{Reason, RecvStream};
 use http::request::Parts;
@@ -19,7 +19,8 @@ use super::server::{Answer, Origin};
 use super::{head, to_h1, to_h2};
 use crate::generation::Generation;
 use crate::headers::{self, Mods};
-use crate::lb::{ClusterState, NoEndpoint};
+use crate::io::millis;
+use crate::lb::InFlight;
 use crate::route::{Request, choose_endpoint};
 use crate::upstream::{self, Security};
 use crate::worker::Shared;
@@ -70,7 +71,7 @@ pub(super) async fn forward(
     let choose = || choose_endpoint(t.generation, t.cluster, t.req, &usable, &shared.rng);
     let mut chosen = match choose() {
         Ok(chosen) => chosen,
-        Err(why) => return answer.fail(503, &no_endpoint(why, name)),
+        Err(why) => return answer.fail(503, &why.describe(name)),
     };
     let h2_req = if h2 {
         match head::h2_request(&parts, &request_mods) {
@@ -156,7 +157,7 @@ pub(super) async fn forward(
                 }
                 match choose() {
                     Ok(next) => chosen = next,
-                    Err(why) => return answer.fail(503, &no_endpoint(why, name)),
+                    Err(why) => return answer.fail(503, &why.describe(name)),
                 }
             }
         }
@@ -166,38 +167,4 @@ pub(super) async fn forward(
 fn connect_failed<T>(addr: SocketAddr, cluster: &str, e: &std::io::Error) -> Option<T> {
     debug!(cluster, endpoint = %addr, error = %e, "connect failed");
     None
-}
-
-pub(super) fn no_endpoint(why: NoEndpoint, cluster: &str) -> String {
-    match why {
-        NoEndpoint::Empty => format!("cluster {cluster} has no endpoint"),
-        NoEndpoint::Unhealthy => format!("no healthy endpoint in cluster {cluster}"),
-    }
-}
-
-pub(super) fn millis(ms: u32) -> Option<Duration> {
-    (ms > 0).then(|| Duration::from_millis(u64::from(ms)))
-}
-
-/// Counts a request in flight on an endpoint until dropped.
-pub(super) struct InFlight<'g> {
-    state: Option<&'g ClusterState>,
-    pos: usize,
-}
-
-impl<'g> InFlight<'g> {
-    pub(super) fn begin(state: Option<&'g ClusterState>, pos: usize) -> InFlight<'g> {
-        if let Some(s) = state {
-            s.begin(pos);
-        }
-        InFlight { state, pos }
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        if let Some(s) = self.state {
-            s.end(self.pos);
-        }
-    }
 }

@@ -15,22 +15,24 @@ use std::{cell::Cell, pin::pin, time::Duration};
 use bytes::Bytes;
 use futures_util::future::{Either, select};
 use h2::{RecvStream, SendStream, client::SendRequest};
-use http::{HeaderMap, HeaderValue, Request, header::CONTENT_LENGTH};
+use http::{HeaderValue, Request, header::CONTENT_LENGTH};
 use strait_http1::{
-    BodyDecoder, BodyFraming, Event, Method, RequestHead, Version,
+    BodyDecoder, BodyFraming, Method, RequestHead, Version,
     chunk_encode::{write_chunk, write_last_chunk},
 };
 use strait_table::{Cluster, ModDirection, Route, retry_on};
 use tracing::debug;
 
-use super::forward::{Failed, InFlight, millis, no_endpoint};
+use super::forward::Failed;
 use super::head::{self, H1Framing};
-use super::relay::send_all;
+use super::relay::{H1BodyError, h1_body_to_h2};
 use super::to_h2;
 use crate::conn::{Client, Next};
 use crate::generation::Generation;
 use crate::headers::Mods;
+use crate::io::millis;
 use crate::io::{Inbound, within, write_all};
+use crate::lb::InFlight;
 use crate::route::{Request as Routed, choose_endpoint};
 use crate::stream::Stream;
 use crate::upstream::Security;
@@ -71,7 +73,7 @@ pub(crate) async fn forward(
     let mut chosen = match choose() {
         Ok(chosen) => chosen,
         Err(why) => {
-            let body = format!("{}\n", no_endpoint(why, name));
+            let body = format!("{}\n", why.describe(name));
             return client.answer(head, 503, body.as_bytes(), false).await;
         }
     };
@@ -109,7 +111,7 @@ pub(crate) async fn forward(
                 match choose() {
                     Ok(next) => chosen = next,
                     Err(why) => {
-                        let body = format!("{}\n", no_endpoint(why, name));
+                        let body = format!("{}\n", why.describe(name));
                         return client.answer(head, 503, body.as_bytes(), true).await;
                     }
                 }
@@ -210,49 +212,13 @@ impl Exchange<'_> {
         decoder: &mut BodyDecoder,
         send: &mut SendStream<Bytes>,
     ) -> Result<(), Up> {
-        let opts = &self.shared.opts;
-        let mut trailers = HeaderMap::new();
-        loop {
-            let decoded = decoder.decode(&inbound.buf).map_err(Up::Body)?;
-            match decoded.event {
-                Event::Data(range) => {
-                    let data = Bytes::copy_from_slice(&inbound.buf[range]);
-                    inbound.consume(decoded.consumed);
-                    send_all(send, data).await.map_err(|_| Up::Upstream)?;
-                }
-                Event::Trailer { name, value } => {
-                    let buf = &inbound.buf;
-                    if let Some((n, v)) = head::trailer(&buf[name], &buf[value]) {
-                        trailers.append(n, v);
-                    }
-                    inbound.consume(decoded.consumed);
-                }
-                Event::Done => {
-                    inbound.consume(decoded.consumed);
-                    break;
-                }
-                Event::NeedMore => {
-                    inbound.consume(decoded.consumed);
-                    let read = inbound
-                        .fill_within(self.stream, opts.read_chunk, opts.body_timeout)
-                        .await;
-                    match read {
-                        Ok(0) => {
-                            decoder.finish().map_err(Up::Body)?;
-                            break;
-                        }
-                        Ok(_) => {}
-                        Err(_) => return Err(Up::Read),
-                    }
-                }
-            }
-        }
-        let ended = if trailers.is_empty() {
-            send.send_data(head::EMPTY, true)
-        } else {
-            send.send_trailers(trailers)
-        };
-        ended.map_err(|_| Up::Upstream)
+        h1_body_to_h2(self.stream, inbound, decoder, send, &self.shared.opts)
+            .await
+            .map_err(|e| match e {
+                H1BodyError::Decode(e) => Up::Body(e),
+                H1BodyError::Read => Up::Read,
+                H1BodyError::Send => Up::Upstream,
+            })
     }
 
     /// The response head, then its body, to the client.

@@ -14,6 +14,13 @@ use std::{
 use bytes::Bytes;
 use futures_util::future::{Either, select};
 use h2::{Reason, RecvStream, SendStream, server::SendResponse};
+use http::HeaderMap;
+use strait_http1::{BodyDecoder, Event};
+
+use super::head;
+use crate::io::Inbound;
+use crate::options::L7Options;
+use crate::stream::Stream;
 
 /// Which side of a relay failed.
 #[derive(Debug)]
@@ -87,4 +94,69 @@ pub(crate) async fn send_all(to: &mut SendStream<Bytes>, mut data: Bytes) -> Res
         to.send_data(chunk, false)?;
     }
     Ok(())
+}
+
+/// Why relaying an HTTP/1.1 body to an h2 stream stopped.
+#[derive(Debug)]
+pub(super) enum H1BodyError {
+    /// The body does not decode.
+    Decode(strait_http1::Error),
+    /// Reading it failed or timed out.
+    Read,
+    /// The h2 stream refused the bytes.
+    Send,
+}
+
+/// Relays an HTTP/1.1 body (what `inbound` holds first, then reads from `from`) to `send` as
+/// DATA frames, then its trailers (or an empty final frame). A chunk is read only once the
+/// previous one went into `send`'s window.
+pub(super) async fn h1_body_to_h2(
+    from: &Stream,
+    inbound: &mut Inbound,
+    decoder: &mut BodyDecoder,
+    send: &mut SendStream<Bytes>,
+    opts: &L7Options,
+) -> Result<(), H1BodyError> {
+    let mut trailers = HeaderMap::new();
+    loop {
+        let decoded = decoder.decode(&inbound.buf).map_err(H1BodyError::Decode)?;
+        match decoded.event {
+            Event::Data(range) => {
+                let data = Bytes::copy_from_slice(&inbound.buf[range]);
+                inbound.consume(decoded.consumed);
+                send_all(send, data).await.map_err(|_| H1BodyError::Send)?;
+            }
+            Event::Trailer { name, value } => {
+                let buf = &inbound.buf;
+                if let Some((n, v)) = head::trailer(&buf[name], &buf[value]) {
+                    trailers.append(n, v);
+                }
+                inbound.consume(decoded.consumed);
+            }
+            Event::Done => {
+                inbound.consume(decoded.consumed);
+                break;
+            }
+            Event::NeedMore => {
+                inbound.consume(decoded.consumed);
+                let read = inbound
+                    .fill_within(from, opts.read_chunk, opts.body_timeout)
+                    .await;
+                match read {
+                    Ok(0) => {
+                        decoder.finish().map_err(H1BodyError::Decode)?;
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(_) => return Err(H1BodyError::Read),
+                }
+            }
+        }
+    }
+    let ended = if trailers.is_empty() {
+        send.send_data(head::EMPTY, true)
+    } else {
+        send.send_trailers(trailers)
+    };
+    ended.map_err(|_| H1BodyError::Send)
 }

@@ -14,16 +14,15 @@ use std::{cell::Cell, io, pin::pin, time::Duration, time::Instant};
 use bytes::Bytes;
 use futures_util::future::{Either, select};
 use h2::{RecvStream, SendStream, server::SendResponse};
-use http::HeaderMap;
 use strait_http1::{
-    BodyDecoder, BodyFraming, Event, Method, Parsed, ResponseHead, ResponseParser,
+    BodyDecoder, BodyFraming, Method, Parsed, ResponseHead, ResponseParser,
     chunk_encode::{write_chunk, write_last_chunk},
 };
 use tracing::debug;
 
 use super::forward::Failed;
 use super::head;
-use super::relay::{send_all, unless_reset};
+use super::relay::{h1_body_to_h2, unless_reset};
 use crate::headers::Mods;
 use crate::io::{Inbound, within, write_all};
 use crate::pool::PeerKey;
@@ -215,48 +214,9 @@ impl Exchange<'_> {
     ) -> Result<(), Down> {
         let opts = &self.shared.opts;
         let mut decoder = BodyDecoder::new(framing, &opts.limits);
-        let mut trailers = HeaderMap::new();
-        loop {
-            let decoded = decoder.decode(&inbound.buf).map_err(|_| Down::Broken)?;
-            match decoded.event {
-                Event::Data(range) => {
-                    let data = Bytes::copy_from_slice(&inbound.buf[range]);
-                    inbound.consume(decoded.consumed);
-                    send_all(send, data).await.map_err(|_| Down::Broken)?;
-                }
-                Event::Trailer { name, value } => {
-                    let buf = &inbound.buf;
-                    if let Some((n, v)) = head::trailer(&buf[name], &buf[value]) {
-                        trailers.append(n, v);
-                    }
-                    inbound.consume(decoded.consumed);
-                }
-                Event::Done => {
-                    inbound.consume(decoded.consumed);
-                    break;
-                }
-                Event::NeedMore => {
-                    inbound.consume(decoded.consumed);
-                    let read = inbound
-                        .fill_within(up, opts.read_chunk, opts.body_timeout)
-                        .await;
-                    match read {
-                        Ok(0) => {
-                            decoder.finish().map_err(|_| Down::Broken)?;
-                            break;
-                        }
-                        Ok(_) => {}
-                        Err(_) => return Err(Down::Broken),
-                    }
-                }
-            }
-        }
-        let ended = if trailers.is_empty() {
-            send.send_data(head::EMPTY, true)
-        } else {
-            send.send_trailers(trailers)
-        };
-        ended.map_err(|_| Down::Broken)
+        h1_body_to_h2(up, inbound, &mut decoder, send, opts)
+            .await
+            .map_err(|_| Down::Broken)
     }
 }
 
