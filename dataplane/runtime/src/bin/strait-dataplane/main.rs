@@ -59,7 +59,7 @@ struct Args {
     access_log: L7AccessLog,
     /// Let TLS clients resume sessions (session IDs and tickets): on or off. Off makes every
     /// TLS connection a full handshake, as a handshake benchmark needs.
-    #[arg(long, default_value = "on", value_parser = parse_on_off)]
+    #[arg(long, default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
     l7_tls_resumption: bool,
 }
 
@@ -276,4 +276,37 @@ fn one_line(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Args;
+
+    fn parse(flags: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(["strait-dataplane", "--cores", "0"].iter().chain(flags))
+    }
+
+    #[test]
+    fn tls_resumption_takes_on_or_off() {
+        assert!(parse(&[]).unwrap().l7_tls_resumption);
+        assert!(
+            !parse(&["--l7-tls-resumption", "off"])
+                .unwrap()
+                .l7_tls_resumption
+        );
+        assert!(
+            !parse(&["--l7-tls-resumption=off"])
+                .unwrap()
+                .l7_tls_resumption
+        );
+        assert!(
+            parse(&["--l7-tls-resumption", "on"])
+                .unwrap()
+                .l7_tls_resumption
+        );
+        let err = parse(&["--l7-tls-resumption", "maybe"]).err().unwrap();
+        assert!(err.to_string().contains("neither on nor off"), "{err}");
+    }
 }
