@@ -1,6 +1,6 @@
 //! The load generators and what their output says: wrk (HTTP/1.1 and HTTPS keep-alive), oha
-//! (one TLS handshake per request; latency at a fixed rate) and h2load (HTTP/2, many streams
-//! per connection).
+//! (one TLS handshake per request; latency at a fixed rate) and h2load (HTTP/2 over TLS, ALPN
+//! `h2` only, many streams per connection).
 //!
 //! Each runs pinned to the load core (`taskset`), as a [`Proc`] whose output goes to a log
 //! file, so an interrupt or an error stops it by PID; [`run`] waits through [`Stop::sleep`].
@@ -37,7 +37,7 @@ pub enum Generator {
         connections: u32,
         rate: u64,
     },
-    /// `h2load` (HTTP/2 with prior knowledge on `http://`) with `streams` per connection.
+    /// `h2load` on an `https://` URL offering ALPN `h2` only, with `streams` per connection.
     H2 {
         url: String,
         connections: u32,
@@ -111,6 +111,7 @@ impl Generator {
                 streams.to_string(),
                 s("-D"),
                 seconds.to_string(),
+                s("--npn-list=h2"),
                 url.clone(),
             ],
         }
@@ -246,9 +247,18 @@ pub fn parse_oha(out: &str) -> Result<Load, String> {
     })
 }
 
-/// h2load: `finished in …, N req/s`, the request counts and `time for request:` (min, max,
-/// mean, sd; no percentiles).
+/// h2load: `Application protocol: h2` (so not HTTP/1.1, nor cleartext h2c), `finished in …, N
+/// req/s`, the request counts and `time for request:` (min, max, mean, sd; no percentiles).
 pub fn parse_h2load(out: &str) -> Result<Load, String> {
+    let protocol = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Application protocol: "))
+        .map(str::trim);
+    match protocol {
+        Some("h2") => {}
+        Some(p) => return Err(format!("application protocol {p}, not h2 (ALPN)")),
+        None => return Err("no application protocol negotiated".into()),
+    }
     let rps: f64 = out
         .lines()
         .find_map(|l| l.strip_prefix("finished in "))

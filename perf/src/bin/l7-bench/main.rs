@@ -10,12 +10,12 @@
 //! * `http`: wrk, HTTP/1.1 keep-alive, `--connections`;
 //! * `https`: the same over TLS;
 //! * `handshake`: oha without keep-alive over TLS, one full handshake per request;
-//! * `h2`: h2load, HTTP/2 prior knowledge, 8 connections × `--streams` streams;
+//! * `h2`: h2load, HTTP/2 over TLS (ALPN `h2`), 8 connections × `--streams` streams;
 //!
 //! (strait-epoll: `http` only). Then, as many rounds of strait, haproxy, nginx at a fixed
 //! offered rate, half the better peer's `http` req/s, with oha (keep-alive, latency corrected
 //! for coordinated omission): `latency`, whose p99 is compared. Each system is stopped by PID
-//! and its cgroup removed after its runs. Modes Strait does not serve yet are `n/a`.
+//! and its cgroup removed after its runs. A mode that does not work through Strait is `n/a`.
 //!
 //! Output: one line per run on stderr; the table of medians, the ratios, and last
 //! `RESULT l7 http_ratio=… https_ratio=… handshake_ratio=… h2_ratio=… p99_ratio=…
@@ -168,7 +168,12 @@ impl Session<'_> {
         let before = running.budget.sample();
         self.stop.sleep(Duration::from_secs(1));
         let idle = running.budget.sample().cpu_s - before.cpu_s;
-        eprintln!("{system} started: {idle:.3} cores while idle");
+        let tls = match (&running.https, running.resumes) {
+            (Err(_), _) => "no TLS listener",
+            (Ok(()), false) => "TLS sessions not resumed",
+            (Ok(()), true) => "TLS sessions RESUMED",
+        };
+        eprintln!("{system} started: {idle:.3} cores while idle; {tls}");
         running
     }
 
@@ -277,7 +282,7 @@ fn generator(running: &Running, mode: Mode, args: &Args, rate: Option<u64>) -> G
             connections,
         },
         Mode::H2 => Generator::H2 {
-            url: format!("http://127.0.0.1:{}/", ports.h2),
+            url: https,
             connections: H2_CONNECTIONS,
             streams: args.streams,
         },

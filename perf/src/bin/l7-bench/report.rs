@@ -3,8 +3,8 @@
 //!
 //! A ratio compares Strait with the better peer of that mode: the one with more requests per
 //! second, or, for p99 at the fixed rate, the one with the lower p99. A mode Strait cannot
-//! serve (HTTPS, HTTP/2 before they land) has no Strait figure: its figure and ratio print as
-//! `n/a`, with the reason once below the table.
+//! serve (its HTTPS listener refused or not answering, HTTP/2 not negotiated) has no Strait
+//! figure: its figure and ratio print as `n/a`, with the reason once below the table.
 
 use std::{collections::BTreeMap, fmt::Write};
 
@@ -21,7 +21,7 @@ pub enum Mode {
     Https,
     /// HTTPS without keep-alive, oha: full handshakes (= requests) per second.
     Handshake,
-    /// HTTP/2, h2load: req/s.
+    /// HTTP/2 over TLS (ALPN `h2`), h2load: req/s.
     H2,
     /// HTTP/1.1 keep-alive at a fixed rate, oha: the latency.
     Latency,

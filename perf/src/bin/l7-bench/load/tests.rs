@@ -18,7 +18,11 @@ Transfer/sec:      4.56MB
 ";
 
 const H2LOAD: &str = "starting benchmark...
-Application protocol: h2c
+spawning thread #0: 8 total client(s). 0 total requests
+TLS Protocol: TLSv1.3
+Cipher: TLS_AES_256_GCM_SHA384
+Server Temp Key: X25519 253 bits
+Application protocol: h2
 finished in 1.01s, 2000.00 req/s, 203.25KB/s
 requests: 2005 total, 2006 started, 2005 done, 2000 succeeded, 5 failed, 5 errored, 0 timeout
 status codes: 2000 2xx, 0 3xx, 0 4xx, 0 5xx
@@ -63,9 +67,14 @@ fn h2load_output() {
     assert_eq!(l.p99_ms, 9.50);
     let failed = H2LOAD.replace("5 failed", "500 failed");
     assert!(parse_h2load(&failed).is_err());
-    let refused = "finished in 1.00s, 0.00 req/s, 0B/s
+    let refused = "Application protocol: h2
+finished in 1.00s, 0.00 req/s, 0B/s
 requests: 0 total, 0 started, 0 done, 0 succeeded, 0 failed, 0 errored, 0 timeout";
     assert!(parse_h2load(refused).is_err());
+    let cleartext = H2LOAD.replace("protocol: h2", "protocol: h2c");
+    assert!(parse_h2load(&cleartext).unwrap_err().contains("h2c"));
+    let none = H2LOAD.replace("Application protocol: h2\n", "No protocol negotiated\n");
+    assert!(parse_h2load(&none).is_err());
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! The systems under test, each started under the same CPU budget and stopped by PID.
 //!
-//! [`start`] gives a system three fresh loopback ports (HTTP/1.1, HTTPS, HTTP/2 with prior
-//! knowledge), writes its config in the work directory, creates its [`Budget`], starts it
-//! pinned to the proxy core inside the budget (Strait: agent outside, on the load core; the
-//! whole data plane inside), waits until plain HTTP answers through it, then tries HTTPS and
-//! HTTP/2 once with curl. The peers must pass both; for Strait a mode that does not work is
-//! recorded in [`Running::https`] / [`Running::h2`] with the reason, and the benchmark prints
-//! `n/a` for it instead of failing.
+//! [`start`] gives a system two fresh loopback ports (HTTP/1.1; HTTPS, which offers ALPN `h2`
+//! and `http/1.1`, so HTTP/2 runs over TLS on it), writes its config in the work directory,
+//! creates its [`Budget`], starts it pinned to the proxy core inside the budget (Strait: agent
+//! outside, on the load core; the whole data plane inside), waits until plain HTTP answers
+//! through it, then tries HTTPS with HTTP/1.1 and with HTTP/2 (ALPN) once with curl, and checks
+//! with `openssl s_client` that its TLS listener does not resume sessions. The peers must pass
+//! both; for Strait a mode that does not work is recorded in [`Running::https`] /
+//! [`Running::h2`] with the reason, and the benchmark prints `n/a` for it instead of failing.
 //!
 //! Dropping [`Running`] stops the system's processes, then removes its budget (which stops
 //! anything left inside it).
@@ -53,10 +54,8 @@ impl fmt::Display for System {
 pub struct Ports {
     /// HTTP/1.1.
     pub http: u16,
-    /// HTTPS (TLS termination, HTTP/1.1 inside).
+    /// HTTPS (TLS termination; HTTP/1.1 inside, or HTTP/2 when the client offers ALPN `h2`).
     pub https: u16,
-    /// HTTP/2 over cleartext, prior knowledge (h2c).
-    pub h2: u16,
 }
 
 /// Where the pieces run and what they share.
@@ -87,8 +86,10 @@ pub struct Running {
     pub ports: Ports,
     /// `Err(why)` if HTTPS does not work through it.
     pub https: Result<(), String>,
-    /// `Err(why)` if HTTP/2 does not work through it.
+    /// `Err(why)` if HTTP/2 over TLS (ALPN `h2`) does not work through it.
     pub h2: Result<(), String>,
+    /// Whether its TLS listener resumed a session offered by `openssl s_client`.
+    pub resumes: bool,
     node: Option<Node>,
     procs: Vec<Proc>,
     /// The budget its processes run in.
@@ -100,7 +101,6 @@ pub fn start(system: System, env: &Env, run: usize) -> Result<Running, String> {
     let ports = Ports {
         http: free_port(),
         https: free_port(),
-        h2: free_port(),
     };
     let name = format!("{system}-{run}");
     let budget = Budget::create(&name, env.quota_us, env.period_us)?;
@@ -109,6 +109,7 @@ pub fn start(system: System, env: &Env, run: usize) -> Result<Running, String> {
         ports,
         https: Ok(()),
         h2: Ok(()),
+        resumes: false,
         node: None,
         procs: Vec::new(),
         budget,
@@ -145,21 +146,21 @@ pub fn start(system: System, env: &Env, run: usize) -> Result<Running, String> {
     if let Err(e) = probe(&http, &[], "200 1.1", Duration::from_secs(10)) {
         return Err(format!("{e}\n{}", running.log()));
     }
+    let https = format!("https://127.0.0.1:{}/", ports.https);
     if running.https.is_ok() {
-        let url = format!("https://127.0.0.1:{}/", ports.https);
-        running.https = probe(&url, &[], "200 1.1", Duration::from_secs(3));
+        let limit = Duration::from_secs(3);
+        running.https = probe(&https, &["--http1.1"], "200 1.1", limit);
+        running.h2 = probe(&https, &["--http2"], "200 2", limit);
+    } else {
+        running.h2 = Err("no HTTPS listener".into());
     }
-    let url = format!("http://127.0.0.1:{}/", ports.h2);
-    running.h2 = probe(
-        &url,
-        &["--http2-prior-knowledge"],
-        "200 2",
-        Duration::from_secs(3),
-    );
-    if running.https.is_ok() && resumes(env.dir, ports.https) {
-        eprintln!(
-            "warning: {system} resumes TLS sessions: oha's client resumes when offered, so its handshake figure counts resumptions, not full handshakes"
-        );
+    if running.https.is_ok() {
+        running.resumes = resumes(env.dir, ports.https);
+        if running.resumes {
+            eprintln!(
+                "warning: {system} resumes TLS sessions: oha's client resumes when offered, so its handshake figure counts resumptions, not full handshakes"
+            );
+        }
     }
     let peer = !matches!(system, System::Strait | System::StraitEpoll);
     if let (true, Err(e)) = (peer, running.https.as_ref().and(running.h2.as_ref())) {
@@ -189,9 +190,12 @@ fn probe(url: &str, extra: &[&str], want: &str, limit: Duration) -> Result<(), S
 }
 
 /// Whether the TLS listener on `port` lets a client resume its session: a second `openssl
-/// s_client` offering the first one's session says `Reused`.
+/// s_client` offering the first one's session says `Reused`. A server that sends no TLS 1.3
+/// ticket (and keeps no TLS 1.2 session) leaves the first client no session to save, and so
+/// does not resume.
 fn resumes(dir: &Workdir, port: u16) -> bool {
     let session = dir.path(&format!("session-{port}.pem"));
+    let _ = std::fs::remove_file(&session);
     let connect = |flag: &str| {
         // timeout: a server that keeps the connection open must not hang the benchmark.
         let mut child = Command::new("timeout")
@@ -220,6 +224,9 @@ fn resumes(dir: &Workdir, port: u16) -> bool {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     connect("-sess_out");
+    if !session.exists() {
+        return false;
+    }
     connect("-sess_in")
         .lines()
         .any(|l| l.starts_with("Reused,"))

@@ -1,10 +1,11 @@
-//! HAProxy and nginx configs: the same three listeners and the same two upstreams as Strait,
+//! HAProxy and nginx configs: the same two listeners and the same two upstreams as Strait,
 //! round robin, with upstream keep-alive, one worker thread or process.
 //!
 //! Both get TLS 1.2 and 1.3 with the same certificate, and neither resumes TLS sessions (no
 //! tickets, no session cache), so the handshake mode measures full handshakes whatever the
-//! client does. HTTP/2 is cleartext with prior knowledge on its own port (HAProxy `proto h2`,
-//! nginx `listen … http2`); the upstream side is HTTP/1.1 for every system.
+//! client does. The TLS listener offers ALPN `h2` and `http/1.1` (HAProxy `alpn`, nginx
+//! `listen … ssl http2`), as Strait's HTTPS listener does: HTTP/2 runs over TLS, and a client
+//! that offers no ALPN (wrk) gets HTTP/1.1. The upstream side is HTTP/1.1 for every system.
 
 use super::{Env, Ports, show, upstream_lines};
 use crate::setup::nginx_common;
@@ -30,8 +31,7 @@ defaults
 
 frontend bench
     bind 127.0.0.1:{http}
-    bind 127.0.0.1:{https} ssl crt {pem}
-    bind 127.0.0.1:{h2} proto h2
+    bind 127.0.0.1:{https} ssl crt {pem} alpn h2,http/1.1
     default_backend upstreams
 
 backend upstreams
@@ -39,7 +39,6 @@ backend upstreams
 {servers}",
         http = ports.http,
         https = ports.https,
-        h2 = ports.h2,
         pem = show(&env.cert.combined),
     )
 }
@@ -62,13 +61,9 @@ pub fn nginx_config(env: &Env, name: &str, ports: &Ports) -> String {
     ssl_session_tickets off;
     server {{
         listen 127.0.0.1:{http} backlog=4096;
-        listen 127.0.0.1:{https} ssl backlog=4096;
+        listen 127.0.0.1:{https} ssl http2 backlog=4096;
         ssl_certificate {cert};
         ssl_certificate_key {key};
-        {location}
-    }}
-    server {{
-        listen 127.0.0.1:{h2} http2 backlog=4096;
         {location}
     }}
 }}
@@ -78,7 +73,6 @@ user root;
         common = nginx_common(env.dir, name),
         http = ports.http,
         https = ports.https,
-        h2 = ports.h2,
         cert = show(&env.cert.cert),
         key = show(&env.cert.key),
     )

@@ -4,10 +4,11 @@
 //! tests). The whole data plane process (every thread) is moved into the budget and pinned to
 //! the proxy core as soon as it has started, before any config reaches it.
 //!
-//! The config has the three listeners of the peers, one route to a round-robin cluster of the
-//! two upstreams (Strait pools upstream connections itself). If the agent refuses the HTTPS
-//! listener, the config is applied again without it and HTTPS is recorded as unsupported
-//! with the agent's reason.
+//! The config has the two listeners of the peers (the HTTPS one offers ALPN `h2` and `http/1.1`
+//! by itself), one route to a round-robin cluster of the two upstreams (Strait pools upstream
+//! connections itself). If the agent refuses the HTTPS listener, the config is applied again
+//! without it and HTTPS (with HTTP/2, which runs over it) is recorded as unsupported with the
+//! agent's reason.
 
 use std::process::Command;
 
@@ -42,11 +43,10 @@ pub fn config(env: &Env, ports: &Ports, https: bool) -> String {
     format!(
         "listeners:
   - {{ name: http, address: 127.0.0.1, port: {http}, protocol: HTTP }}
-  - {{ name: h2, address: 127.0.0.1, port: {h2}, protocol: HTTP }}
 {tls_listener}
 httpRoutes:
   - name: all
-    parentRefs: [http, h2{tls_parent}]
+    parentRefs: [http{tls_parent}]
     rules:
       - backendRefs: [{{ name: upstreams }}]
 
@@ -56,7 +56,6 @@ clusters:
     endpoints:
 {endpoints}",
         http = ports.http,
-        h2 = ports.h2,
     )
 }
 
@@ -82,7 +81,27 @@ pub fn start(
         "off",
     ];
     node.start_dataplane_with(&core, None, &flags);
-    let pid = node.dataplane.as_ref().expect("data plane").pid();
+    match configure(&mut node, env, ports, budget) {
+        Ok(https) => Ok((node, https)),
+        // Most likely the data plane exited at once (an option it does not take, a core it
+        // may not use): what it logged says why.
+        Err(e) => Err(format!(
+            "{e}\n--- strait-dataplane's log ---\n{}",
+            node.dataplane_log().trim_end()
+        )),
+    }
+}
+
+/// Moves the data plane just started into the budget, pins it and applies the config.
+fn configure(
+    node: &mut Node,
+    env: &Env,
+    ports: &Ports,
+    budget: &Budget,
+) -> Result<Result<(), String>, String> {
+    let core = env.proxy_core.to_string();
+    let dataplane = node.dataplane.as_mut().expect("data plane");
+    let pid = dataplane.pid();
     budget.adopt(pid)?;
     let pinned = Command::new("taskset")
         .args(["-a", "-p", "-c", &core, &pid.to_string()])
@@ -93,6 +112,9 @@ pub fn start(
             "taskset -a -p {pid}: {}",
             String::from_utf8_lossy(&pinned.stderr)
         ));
+    }
+    if !dataplane.alive() {
+        return Err("strait-dataplane exited at once".into());
     }
     let apply = |https: bool| {
         let file = node.path("bench.yaml");
@@ -116,5 +138,5 @@ pub fn start(
     // L4 and L7 worker, on the generation just applied.
     let generation = node.status()["generation"].as_u64().unwrap_or(1);
     node.wait_workers_on(generation, 2);
-    Ok((node, https))
+    Ok(https)
 }
