@@ -18,6 +18,7 @@ pub mod testbed;
 pub mod tls;
 pub mod tls_upstream;
 pub mod upstream;
+pub mod ws;
 
 pub use node::{Node, test_cores};
 pub use proc::{Proc, assert_agent_unreachable, bin, straitctl, wait_until};

@@ -12,6 +12,7 @@
 pub mod link;
 pub mod options;
 mod publish;
+mod reaper;
 mod server;
 mod service;
 mod stats;

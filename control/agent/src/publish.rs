@@ -4,6 +4,11 @@
 //! only moves forward once the new config is durable on disk, so a restarted agent never
 //! restores something older than what the data plane may already run. Parsing and compiling
 //! run on the blocking pool so a large push does not stall the gRPC runtime.
+//!
+//! Between pushes the publisher keeps what the next one may reuse: the last config (handed
+//! back to its [`ParseCache`], which takes the unchanged sections and routes from it), the
+//! slot assignment (an unchanged endpoint list costs no lookup) and the compiler's Maglev
+//! tables. What a push replaces is freed by the [`Reaper`], not on the answer's path.
 
 use std::sync::Arc;
 
@@ -14,6 +19,7 @@ use tracing::{error, info};
 
 use crate::{
     link::{LinkServer, PublishedImage},
+    reaper::Reaper,
     store::{Persisted, Store},
 };
 
@@ -41,7 +47,7 @@ struct Current {
     slots: HealthSlots,
     /// Keeps the last generation's Maglev tables for reuse.
     compiler: Compiler,
-    /// Keeps the last push's parsed clusters for reuse.
+    /// Keeps the last push's config for reuse.
     parse_cache: ParseCache,
 }
 
@@ -51,6 +57,7 @@ pub(crate) struct Publisher {
     store: Store,
     link: LinkServer,
     current: Mutex<Current>,
+    reaper: Reaper,
 }
 
 /// Compiles a persisted config again at start-up, so the agent can resend it.
@@ -84,6 +91,7 @@ impl Publisher {
             store,
             link,
             current: Mutex::new(current),
+            reaper: Reaper::start(),
         }
     }
 
@@ -162,21 +170,21 @@ impl Publisher {
             (persisted, saved)
         });
         let mut compiler = std::mem::take(&mut current.compiler);
-        let (compiler, compiled) = tokio::task::spawn_blocking(move || {
+        let (compiler, compiled, config) = tokio::task::spawn_blocking(move || {
             let compiled = compiler.compile(&config, generation, &ordered);
-            // Freeing a config of 100k endpoints takes a while: not on the answer's path.
-            std::thread::spawn(move || drop(config));
-            (compiler, compiled)
+            (compiler, compiled, config)
         })
         .await
         .expect("compile task");
         current.compiler = compiler;
+        // Freeing what the next push will not reuse takes a while: not on the answer's path.
+        self.reaper.drop_later(current.parse_cache.keep(config));
         let sealed = compiled.and_then(|image| {
             seal(generation, &image)
-                .map(|sealed| (sealed, image.len()))
+                .map(|sealed| (sealed, image))
                 .map_err(|e| vec![internal(format!("sealing the image: {e}"))])
         });
-        let (sealed, bytes) = match sealed {
+        let (sealed, image) = match sealed {
             Ok(s) => s,
             Err(errors) => {
                 let _ = save.await;
@@ -184,8 +192,10 @@ impl Publisher {
                 return Outcome::Rejected(errors);
             }
         };
+        let bytes = image.len();
         let compiled_at = started.elapsed();
         self.link.publish(sealed);
+        self.reaper.drop_later(image);
         let (persisted, saved) = save.await.expect("persist task");
         info!(
             generation,
@@ -195,7 +205,8 @@ impl Publisher {
             persist_wait_ms = ms(started.elapsed() - compiled_at),
             "published"
         );
-        current.persisted = persisted;
+        self.reaper
+            .drop_later(std::mem::replace(&mut current.persisted, persisted));
         current.slots = slots;
         let warning = saved.err().map(|e| {
             error!(generation, error = %e, "the published config could not be persisted");

@@ -7,17 +7,32 @@
 //!
 //! Slots are handed out as a list in the order of [`crate::endpoints`], which is also how they
 //! are persisted: a restarted agent rebuilds the map from the config and that list. A push that
-//! keeps the endpoint set (the common case) costs one lookup per endpoint.
+//! lists the same endpoints in the same order as the last one (the common case) costs one
+//! comparison per endpoint; one that keeps the endpoint set, one lookup per endpoint.
+//!
+//! The map and the last list are shared by clones (copied on write), so the agent can keep a
+//! copy to fall back on for the price of two reference counts.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use rustc_hash::FxHashMap;
 
 /// The slot map, keyed by endpoint address.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct HealthSlots {
-    slots: FxHashMap<SocketAddr, u32>,
+    slots: Arc<FxHashMap<SocketAddr, u32>>,
+    /// The endpoints of the last [`HealthSlots::assign`] and the slots it returned.
+    last: Arc<(Vec<SocketAddr>, Vec<u32>)>,
 }
+
+/// Equal when the maps are: the last list is a shortcut, not state.
+impl PartialEq for HealthSlots {
+    fn eq(&self, other: &Self) -> bool {
+        self.slots == other.slots
+    }
+}
+
+impl Eq for HealthSlots {}
 
 impl HealthSlots {
     /// Rebuilds the map from endpoints and the slots [`HealthSlots::assign`] gave them.
@@ -32,7 +47,10 @@ impl HealthSlots {
                 return None;
             }
         }
-        it.next().is_none().then_some(HealthSlots { slots: map })
+        it.next().is_none().then(|| HealthSlots {
+            slots: Arc::new(map),
+            last: Arc::default(),
+        })
     }
 
     /// Number of endpoints holding a slot.
@@ -50,6 +68,15 @@ impl HealthSlots {
     /// slots. An address listed twice gets one slot.
     pub fn assign(&mut self, endpoints: impl IntoIterator<Item = SocketAddr>) -> Vec<u32> {
         let endpoints: Vec<SocketAddr> = endpoints.into_iter().collect();
+        if endpoints == self.last.0 {
+            return self.last.1.clone();
+        }
+        let out = self.reassign(&endpoints);
+        self.last = Arc::new((endpoints, out.clone()));
+        out
+    }
+
+    fn reassign(&mut self, endpoints: &[SocketAddr]) -> Vec<u32> {
         let mut out: Vec<u32> = endpoints
             .iter()
             .map(|ep| self.slots.get(ep).copied().unwrap_or(u32::MAX))
@@ -92,7 +119,7 @@ impl HealthSlots {
                     .or_insert_with(|| free.next().expect("slots are unbounded"));
             }
         }
-        self.slots = next;
+        self.slots = Arc::new(next);
         out
     }
 }
@@ -109,6 +136,13 @@ mod tests {
     fn kept_endpoints_keep_their_slots_and_freed_slots_are_reused() {
         let mut slots = HealthSlots::default();
         assert_eq!(slots.assign([ep(1), ep(2), ep(3), ep(2)]), [0, 1, 2, 1]);
+        // The same list again (the shortcut), then a copy that changes alone.
+        let before = slots.clone();
+        assert_eq!(slots.assign([ep(1), ep(2), ep(3), ep(2)]), [0, 1, 2, 1]);
+        let mut other = slots.clone();
+        assert_eq!(other.assign([ep(9)]), [0]);
+        assert_eq!((slots.len(), other.len()), (3, 1));
+        assert_eq!(slots, before);
         // Unchanged set, other order: the same slots.
         assert_eq!(slots.assign([ep(3), ep(1), ep(2)]), [2, 0, 1]);
         // ep(2) goes, ep(4) and ep(5) come: ep(4) takes the freed slot 1, ep(5) the next one.

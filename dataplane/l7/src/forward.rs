@@ -69,7 +69,12 @@ pub(crate) async fn forward(
         Some(Upgrade::Protocol(span)) => Some(span.get(req.buf)),
         _ => None,
     };
-    let request_mods = Mods::of(image, route, ModDirection::Request).proto(client.stream.is_tls());
+    let request_mods = Mods::of(image, route, ModDirection::Request).forwarding(
+        head,
+        req.buf,
+        client.peer,
+        client.stream.is_tls(),
+    );
     let response_mods = Mods::of(image, route, ModDirection::Response);
     let mut up_head = Vec::with_capacity(req.buf.len() + 64);
     let chunked = head.framing == BodyFraming::Chunked;

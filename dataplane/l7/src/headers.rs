@@ -7,6 +7,16 @@
 //! one of [`FRAMING`] is ignored ([`protected`]), so configuration can never make the two hops disagree on where a message ends.
 //! `Expect` is answered by the proxy and never forwarded. `Set` removes every field of that
 //! name, then adds one; `Add` appends; `Remove` removes.
+//!
+//! Forwarding fields, as a reverse proxy sets them ([`Mods::forwarding`]): every upstream
+//! request carries `X-Forwarded-Proto` (`https` from a TLS listener, else `http`), replacing
+//! what the client sent, so a client cannot claim a protection it did not have; and
+//! `X-Forwarded-For` is the client's list (its fields joined with `, `, as nginx's
+//! `$proxy_add_x_forwarded_for`) with the client's address appended, in one field. These two
+//! fields are the proxy's in the request direction: a route's modification naming them is
+//! ignored there.
+
+use std::{io::Write, net::IpAddr};
 
 use strait_http1::{
     Error, RequestHead, ResponseHead, Rewrite, encode_request, encode_response,
@@ -19,16 +29,24 @@ use crate::generation::TableImage;
 /// Fields besides the hop-by-hop ones that say where a message ends or how it is answered.
 const FRAMING: [&[u8]; 3] = [b"content-length", b"expect", b"trailer"];
 
-/// Whether a route's modifications may not touch the field `name`.
-fn protected(name: &[u8]) -> bool {
-    is_always_hop_by_hop(name) || FRAMING.iter().any(|p| name.eq_ignore_ascii_case(p))
+/// The forwarding fields the proxy sets on every upstream request.
+const FORWARDING: [&[u8]; 2] = [b"x-forwarded-for", b"x-forwarded-proto"];
+
+/// Whether a route's modifications in `direction` may not touch the field `name`.
+fn protected(name: &[u8], direction: ModDirection) -> bool {
+    let any = |list: &[&[u8]]| list.iter().any(|p| name.eq_ignore_ascii_case(p));
+    is_always_hop_by_hop(name)
+        || any(&FRAMING)
+        || (direction == ModDirection::Request && any(&FORWARDING))
 }
 
-/// A route's modifications in one direction.
+/// A route's modifications in one direction, and for a request the forwarding fields.
 #[derive(Debug, Default)]
 pub(crate) struct Mods<'g> {
     drop: Vec<&'g [u8]>,
     add: Vec<(&'g [u8], &'g [u8])>,
+    /// The `X-Forwarded-For` value to send (empty: none).
+    forwarded_for: Vec<u8>,
 }
 
 impl<'g> Mods<'g> {
@@ -37,7 +55,7 @@ impl<'g> Mods<'g> {
         let mut mods = Mods::default();
         for m in image.header_mods_of(route) {
             let name = image.str(m.name).as_bytes();
-            if m.direction() != Some(direction) || protected(name) {
+            if m.direction() != Some(direction) || protected(name, direction) {
                 continue;
             }
             let value = image.str(m.value).as_bytes();
@@ -56,13 +74,31 @@ impl<'g> Mods<'g> {
 }
 
 impl Mods<'_> {
-    /// Adds `X-Forwarded-Proto: https` for a client that came over TLS (dropping what the
-    /// client sent in that field); a plain-HTTP client's request is left as it is.
-    pub(crate) fn proto(mut self, tls: bool) -> Self {
-        if tls {
-            self.drop.push(b"x-forwarded-proto");
-            self.add.push((b"x-forwarded-proto", b"https"));
+    /// Adds the forwarding fields of a request `head` (in `buf`) from `client`, which came
+    /// over TLS when `tls`: `X-Forwarded-Proto` set, `X-Forwarded-For` appended to (see the
+    /// module documentation). The client's fields of both names are dropped.
+    pub(crate) fn forwarding(
+        mut self,
+        head: &RequestHead,
+        buf: &[u8],
+        client: IpAddr,
+        tls: bool,
+    ) -> Self {
+        self.drop.extend(FORWARDING);
+        let proto: &[u8] = if tls { b"https" } else { b"http" };
+        self.add.push((b"x-forwarded-proto", proto));
+        let list = &mut self.forwarded_for;
+        list.clear();
+        for value in head.fields.get_all(buf, b"x-forwarded-for") {
+            let value = value.trim_ascii();
+            if !value.is_empty() {
+                list.extend_from_slice(value);
+                list.extend_from_slice(b", ");
+            }
         }
+        // Writing to a Vec cannot fail. An IPv4 client of a dual-stack listener is named
+        // as IPv4, as it would be on an IPv4 listener.
+        let _ = write!(list, "{}", client.to_canonical());
         self
     }
 
@@ -92,6 +128,9 @@ pub(crate) fn upstream_request(
     let mut drop: Vec<&[u8]> = mods.drop.clone();
     drop.push(b"expect");
     let mut add: Vec<(&[u8], &[u8])> = mods.add.clone();
+    if !mods.forwarded_for.is_empty() {
+        add.push((b"x-forwarded-for", &mods.forwarded_for));
+    }
     if chunked {
         add.push((b"transfer-encoding", b"chunked"));
     }
@@ -153,4 +192,84 @@ pub(crate) fn client_response(
         add: &add,
     };
     encode_response(out, head, buf, &rewrite)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use strait_http1::{Limits, Parsed, parse_request};
+
+    use super::*;
+
+    /// The head sent upstream for `request` from `client`, over TLS when `tls`.
+    fn forwarded(request: &str, client: IpAddr, tls: bool) -> String {
+        let buf = request.as_bytes();
+        let Ok(Parsed::Complete(head, _)) = parse_request(buf, &Limits::default()) else {
+            panic!("a whole head: {request:?}");
+        };
+        let mods = Mods::default().forwarding(&head, buf, client, tls);
+        let mut out = Vec::new();
+        upstream_request(&mut out, &head, buf, &mods, false, None).expect("encodes");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
+
+    #[test]
+    fn plain_request_gets_http_and_the_client_address() {
+        let out = forwarded("GET / HTTP/1.1\r\nHost: a\r\n\r\n", CLIENT, false);
+        assert_eq!(
+            out,
+            "GET / HTTP/1.1\r\nHost: a\r\nx-forwarded-proto: http\r\n\
+             x-forwarded-for: 198.51.100.7\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_client_cannot_claim_https_nor_http_over_tls() {
+        let claim = "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\n\r\n";
+        let out = forwarded(claim, CLIENT, false);
+        assert!(!out.contains("X-Forwarded-Proto"), "{out}");
+        assert_eq!(
+            out.matches("x-forwarded-proto: http\r\n").count(),
+            1,
+            "{out}"
+        );
+        let claim = "GET / HTTP/1.1\r\nHost: a\r\nx-forwarded-proto: http\r\n\r\n";
+        let out = forwarded(claim, CLIENT, true);
+        assert_eq!(out.matches("x-forwarded-proto").count(), 1, "{out}");
+        assert!(out.contains("x-forwarded-proto: https\r\n"), "{out}");
+    }
+
+    #[test]
+    fn an_existing_list_is_kept_and_appended_to_in_one_field() {
+        let request = "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.1, 10.0.0.2\r\n\
+                       x-forwarded-for:  192.0.2.9 \r\nX-Forwarded-For:\r\n\r\n";
+        let out = forwarded(request, CLIENT, false);
+        assert_eq!(out.matches("orwarded-For").count(), 0, "{out}");
+        assert!(
+            out.contains("x-forwarded-for: 203.0.113.1, 10.0.0.2, 192.0.2.9, 198.51.100.7\r\n\r\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_written_bare_and_mapped_ipv4_as_ipv4() {
+        let v6 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1));
+        let out = forwarded("GET / HTTP/1.1\r\nHost: a\r\n\r\n", v6, false);
+        assert!(out.contains("x-forwarded-for: 2001:db8::1\r\n"), "{out}");
+        let mapped = IpAddr::V6(Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped());
+        let out = forwarded("GET / HTTP/1.1\r\nHost: a\r\n\r\n", mapped, false);
+        assert!(out.contains("x-forwarded-for: 192.0.2.1\r\n"), "{out}");
+    }
+
+    #[test]
+    fn route_modifications_may_not_touch_forwarding_fields_of_requests() {
+        assert!(protected(b"X-Forwarded-For", ModDirection::Request));
+        assert!(protected(b"x-forwarded-proto", ModDirection::Request));
+        assert!(!protected(b"x-forwarded-for", ModDirection::Response));
+        assert!(protected(b"content-length", ModDirection::Response));
+        assert!(!protected(b"x-request-id", ModDirection::Request));
+    }
 }

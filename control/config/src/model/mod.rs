@@ -23,7 +23,7 @@ use crate::names::{Hostname, Name};
 use crate::raw::RawConfig;
 
 /// A validated Strait config; build it with [`crate::parse`] or [`crate::validate()`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Config {
     /// Listening sockets.
     pub listeners: Vec<Listener>,

@@ -24,12 +24,23 @@ fn http_parent(p: ListenerProtocol, _: TlsMode) -> bool {
     matches!(p, ListenerProtocol::Http | ListenerProtocol::Https)
 }
 
-/// Validates every HTTP route.
-pub(crate) fn routes(errs: &mut Errors, refs: &Refs<'_>, raw: &[RawHttpRoute]) -> Vec<HttpRoute> {
+/// Validates every HTTP route, taking the validated form from `reused` (empty, or one entry
+/// per route) where it is known.
+pub(crate) fn routes(
+    errs: &mut Errors,
+    refs: &Refs<'_>,
+    raw: &[RawHttpRoute],
+    reused: Vec<Option<HttpRoute>>,
+) -> Vec<HttpRoute> {
     let root = Loc::Root;
     let list = root.field("httpRoutes");
     let mut out = Vec::with_capacity(raw.len());
+    let mut reused = reused.into_iter();
     for (i, r) in raw.iter().enumerate() {
+        if let Some(route) = reused.next().flatten() {
+            out.push(route);
+            continue;
+        }
         let at = list.index(i);
         let need = "httpRoutes need an HTTP or HTTPS listener";
         let listeners = refs.parents(

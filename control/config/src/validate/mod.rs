@@ -32,17 +32,27 @@ pub const MAX_WEIGHT: u32 = 1_000_000;
 
 /// Checks `raw` and builds the typed model, or returns every mistake found.
 pub fn validate(raw: RawConfig) -> Result<Config, Vec<FieldError>> {
-    validate_with(raw, None)
+    validate_with(raw, Reuse::default())
 }
 
-/// [`validate`], taking the clusters already validated from identical raw clusters (see
-/// [`crate::ParseCache`]): cluster validation depends on nothing but the cluster itself.
-pub(crate) fn validate_with(
-    raw: RawConfig,
-    clusters: Option<Vec<crate::Cluster>>,
-) -> Result<Config, Vec<FieldError>> {
+/// Parts already validated from identical raw parts (see [`crate::ParseCache`]), taken instead
+/// of validating those parts again. Each is exactly what validating them would give: clusters
+/// and L4 services depend on nothing outside their own section, and an HTTP route on nothing
+/// but itself and the listeners and clusters (names, order, kinds) it may refer to.
+#[derive(Debug, Default)]
+pub(crate) struct Reuse {
+    /// The validated `clusters` section.
+    pub(crate) clusters: Option<Vec<crate::Cluster>>,
+    /// The validated `l4Services` section.
+    pub(crate) l4_services: Option<Vec<crate::L4Service>>,
+    /// Empty, or one entry per raw HTTP route: its validated form, if known.
+    pub(crate) http_routes: Vec<Option<crate::HttpRoute>>,
+}
+
+/// [`validate`], taking what `reuse` holds instead of validating it again.
+pub(crate) fn validate_with(raw: RawConfig, reuse: Reuse) -> Result<Config, Vec<FieldError>> {
     let mut errs = Errors::default();
-    let mut config = build(&mut errs, &raw, clusters);
+    let mut config = build(&mut errs, &raw, reuse);
     if !errs.is_empty() {
         return Err(errs.into_vec());
     }
@@ -51,7 +61,7 @@ pub(crate) fn validate_with(
 }
 
 /// Runs every check; the result is complete (and its indices valid) only if `errs` stays empty.
-fn build(e: &mut Errors, raw: &RawConfig, clusters: Option<Vec<crate::Cluster>>) -> Config {
+fn build(e: &mut Errors, raw: &RawConfig, reuse: Reuse) -> Config {
     let listener_names = unique_names(e, "listeners", "listener", &raw.listeners, |l| &l.name);
     let cluster_names = unique_names(e, "clusters", "cluster", &raw.clusters, |c| &c.name);
     unique_names(e, "httpRoutes", "HTTP route", &raw.http_routes, |r| &r.name);
@@ -67,11 +77,15 @@ fn build(e: &mut Errors, raw: &RawConfig, clusters: Option<Vec<crate::Cluster>>)
     };
     Config {
         listeners,
-        http_routes: http::routes(e, &refs, &raw.http_routes),
+        http_routes: http::routes(e, &refs, &raw.http_routes, reuse.http_routes),
         tcp_routes: stream::tcp_routes(e, &refs, &raw.tcp_routes),
         tls_routes: stream::tls_routes(e, &refs, &raw.tls_routes),
-        clusters: clusters.unwrap_or_else(|| cluster::clusters(e, &raw.clusters)),
-        l4_services: l4::services(e, &raw.l4_services),
+        clusters: reuse
+            .clusters
+            .unwrap_or_else(|| cluster::clusters(e, &raw.clusters)),
+        l4_services: reuse
+            .l4_services
+            .unwrap_or_else(|| l4::services(e, &raw.l4_services)),
         raw: RawConfig::default(),
     }
 }
