@@ -108,9 +108,11 @@ impl Mods<'_> {
         &self.drop
     }
 
-    /// The fields added, in order.
-    pub(crate) fn added(&self) -> &[(&[u8], &[u8])] {
-        &self.add
+    /// The fields added, in order (`X-Forwarded-For` last, when there is one).
+    pub(crate) fn added(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let forwarded_for = (!self.forwarded_for.is_empty())
+            .then_some((&b"x-forwarded-for"[..], &self.forwarded_for[..]));
+        self.add.iter().copied().chain(forwarded_for)
     }
 }
 

@@ -64,7 +64,12 @@ pub(super) async fn forward(
         return answer.fail(503, "route refers to no cluster");
     };
     let name = image.str(record.name);
-    let request_mods = Mods::of(image, route, ModDirection::Request).proto(origin.tls);
+    let request_mods = Mods::of(image, route, ModDirection::Request).forwarding(
+        t.req.head,
+        t.req.buf,
+        origin.peer.ip(),
+        origin.tls,
+    );
     let response_mods = Mods::of(image, route, ModDirection::Response);
     let h2 = record.upstream_protocol() == Some(UpstreamProtocol::Http2);
     let usable = |slot: u32| shared.usable(slot);

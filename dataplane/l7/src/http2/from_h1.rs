@@ -51,7 +51,12 @@ pub(crate) async fn forward(
     let image = &*generation.image;
     let head = req.head;
     let name = image.str(record.name);
-    let request_mods = Mods::of(image, route, ModDirection::Request).proto(client.stream.is_tls());
+    let request_mods = Mods::of(image, route, ModDirection::Request).forwarding(
+        head,
+        req.buf,
+        client.peer,
+        client.stream.is_tls(),
+    );
     let response_mods = Mods::of(image, route, ModDirection::Response);
     let authority = req
         .target

@@ -98,7 +98,14 @@ fn an_h2_upstream_request_keeps_te_trailers_and_gets_the_route_modifications() {
             .body(())
             .expect("request"),
     );
-    let mods = Mods::default().proto(true);
+    // Routing sees the stream as this HTTP/1.1 head; the client named a hop before it.
+    let raw =
+        b"POST /echo.Echo/Say HTTP/1.1\r\nhost: grpc.example\r\nx-forwarded-for: 10.1.2.3\r\n\r\n";
+    let Ok(Parsed::Complete(h1, _)) = RequestParser::new(&Limits::default()).parse(raw) else {
+        panic!("a head")
+    };
+    let client = "198.18.0.7".parse().expect("an address");
+    let mods = Mods::default().forwarding(&h1, raw, client, true);
     let req = h2_request(&p, &mods).expect("request");
     assert_eq!(req.uri().to_string(), "http://grpc.example/echo.Echo/Say");
     let h = req.headers();
@@ -107,6 +114,10 @@ fn an_h2_upstream_request_keeps_te_trailers_and_gets_the_route_modifications() {
     assert_eq!(
         h.get("x-forwarded-proto"),
         Some(&HeaderValue::from_static("https"))
+    );
+    assert_eq!(
+        h.get("x-forwarded-for"),
+        Some(&HeaderValue::from_static("10.1.2.3, 198.18.0.7"))
     );
     assert!(is_grpc(h));
 
