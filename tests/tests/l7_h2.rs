@@ -113,8 +113,9 @@ async fn http1_upstream_story(n: &L7Node, client: &H2Client, tls: bool) {
     assert_eq!((r.status, r.text().as_str()), (200, "alpha"));
     assert_eq!(r.header("x-upstream"), Some("alpha"));
     assert_eq!(r.header("x-echo-x-test"), Some("1"));
-    let proto = tls.then_some("https");
-    assert_eq!(r.header("x-echo-x-forwarded-proto"), proto);
+    let proto = if tls { "https" } else { "http" };
+    assert_eq!(r.header("x-echo-x-forwarded-proto"), Some(proto));
+    assert_eq!(r.header("x-echo-x-forwarded-for"), Some("127.0.0.1"));
     assert!(r.header("connection").is_none() && r.header("keep-alive").is_none());
 
     // A body without a length goes up chunked, one with a length as it is; both come back.
