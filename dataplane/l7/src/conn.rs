@@ -32,6 +32,7 @@ use crate::access::{Entry, Line};
 use crate::body::check_buffered;
 use crate::generation::Generation;
 use crate::io::{Inbound, close_gracefully, write_all};
+use crate::lb::NoEndpoint;
 use crate::respond::{CONTINUE, Local};
 use crate::route::{Decision, Request, decide};
 use crate::worker::Shared;
@@ -327,6 +328,18 @@ impl Client<'_> {
             location: None,
         };
         self.local(&local).await
+    }
+
+    /// Answers 503 saying why `cluster` gave no endpoint; closes as [`Client::answer`] does.
+    pub(crate) async fn no_endpoint(
+        &mut self,
+        head: &RequestHead,
+        why: NoEndpoint,
+        cluster: &str,
+        close: bool,
+    ) -> Next {
+        let body = format!("{}\n", why.describe(cluster));
+        self.answer(head, 503, body.as_bytes(), close).await
     }
 
     async fn local(&mut self, local: &Local<'_>) -> Next {

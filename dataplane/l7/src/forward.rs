@@ -94,14 +94,7 @@ pub(crate) async fn forward(
     let mut chosen = match choose_endpoint(generation, cluster, req, &usable, &shared.rng) {
         Ok(chosen) => chosen,
         Err(why) => {
-            return client
-                .answer(
-                    head,
-                    503,
-                    format!("{}\n", why.describe(name)).as_bytes(),
-                    false,
-                )
-                .await;
+            return client.no_endpoint(head, why, name, false).await;
         }
     };
     let security = match Security::of(generation, record) {
@@ -261,14 +254,7 @@ pub(crate) async fn forward(
         {
             Ok(next) => next,
             Err(why) => {
-                return client
-                    .answer(
-                        head,
-                        503,
-                        format!("{}\n", why.describe(name)).as_bytes(),
-                        true,
-                    )
-                    .await;
+                return client.no_endpoint(head, why, name, true).await;
             }
         };
     }

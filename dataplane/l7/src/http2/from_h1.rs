@@ -78,8 +78,7 @@ pub(crate) async fn forward(
     let mut chosen = match choose() {
         Ok(chosen) => chosen,
         Err(why) => {
-            let body = format!("{}\n", why.describe(name));
-            return client.answer(head, 503, body.as_bytes(), false).await;
+            return client.no_endpoint(head, why, name, false).await;
         }
     };
     let decoder = BodyDecoder::new(head.framing, &shared.opts.limits);
@@ -116,8 +115,7 @@ pub(crate) async fn forward(
                 match choose() {
                     Ok(next) => chosen = next,
                     Err(why) => {
-                        let body = format!("{}\n", why.describe(name));
-                        return client.answer(head, 503, body.as_bytes(), true).await;
+                        return client.no_endpoint(head, why, name, true).await;
                     }
                 }
                 continue;
