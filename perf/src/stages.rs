@@ -56,3 +56,48 @@ pub fn breakdown(text: &str, runs: usize) -> Vec<(&'static str, f64)> {
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
+
+/// Median milliseconds of each stage of a warm push, as the agent does it: `texts[0]` is
+/// applied first, then each further text (each changing a little) in turn, reusing the parse
+/// cache, the health slots and the Maglev tables of the push before.
+pub fn warm_breakdown(texts: &[String]) -> Vec<(&'static str, f64)> {
+    let mut times: Vec<[f64; 5]> = Vec::new();
+    let mut cache = strait_config::ParseCache::default();
+    let mut compiler = Compiler::default();
+    let mut slots = HealthSlots::default();
+    for (generation, text) in (1u64..).zip(texts) {
+        let t = Instant::now();
+        let config = cache.parse(text).expect("valid");
+        let parse = ms(t);
+        let t = Instant::now();
+        let ordered = slots.assign(strait_compile::endpoints(&config));
+        let assign = ms(t);
+        let t = Instant::now();
+        let image = compiler
+            .compile(&config, generation, &ordered)
+            .expect("compiles");
+        let compile = ms(t);
+        let t = Instant::now();
+        let fd = strait_shm::seal_image(&image, "stages").expect("seal");
+        let seal = ms(t);
+        let t = Instant::now();
+        let mapped = strait_shm::MappedImage::from_fd(fd).expect("map");
+        strait_table::Image::parse(mapped).expect("valid image");
+        let load = ms(t);
+        drop(cache.keep(config));
+        if generation > 1 {
+            times.push([parse, assign, compile, seal, load]);
+        }
+    }
+    let names = ["parse", "assign_slots", "compile", "seal", "dataplane_load"];
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            (
+                *name,
+                crate::quantile(&times.iter().map(|t| t[i]).collect::<Vec<_>>(), 0.5),
+            )
+        })
+        .collect()
+}

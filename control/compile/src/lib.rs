@@ -80,7 +80,7 @@ fn cluster_endpoints(config: &Config) -> usize {
 /// Every endpoint address of the config, in document order: cluster endpoints, then L4 backends
 /// (validation has already given a backend without a port the service's). Health slots follow
 /// this order.
-pub fn endpoints(config: &Config) -> impl Iterator<Item = std::net::SocketAddr> + '_ {
+pub fn endpoints(config: &Config) -> impl Iterator<Item = std::net::SocketAddr> + Clone + '_ {
     let clusters = config
         .clusters
         .iter()

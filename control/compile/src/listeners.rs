@@ -7,7 +7,7 @@
 //! rule that the most specific hostname wins, falling back to less specific ones when none of
 //! its rules match.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use strait_config::{Config, Hostname, kinds};
 use strait_table::{
@@ -85,14 +85,15 @@ fn virtual_hosts(
         .collect();
     let mut exact: Vec<&str> = Vec::new();
     let mut wild: Vec<&str> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for &r in &attached {
         for h in &config.http_routes[r].hostnames {
-            let list = if h.is_wildcard() {
-                &mut wild
-            } else {
-                &mut exact
-            };
-            if !list.contains(&h.as_str()) {
+            if seen.insert(h.as_str()) {
+                let list = if h.is_wildcard() {
+                    &mut wild
+                } else {
+                    &mut exact
+                };
                 list.push(h.as_str());
             }
         }

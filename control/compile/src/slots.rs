@@ -66,11 +66,17 @@ impl HealthSlots {
     /// Re-assigns slots for the endpoints of a new config and returns each endpoint's slot, in
     /// order: kept endpoints keep theirs, gone ones free theirs, new ones take the lowest free
     /// slots. An address listed twice gets one slot.
-    pub fn assign(&mut self, endpoints: impl IntoIterator<Item = SocketAddr>) -> Vec<u32> {
-        let endpoints: Vec<SocketAddr> = endpoints.into_iter().collect();
-        if endpoints == self.last.0 {
+    pub fn assign<I>(&mut self, endpoints: I) -> Vec<u32>
+    where
+        I: IntoIterator<Item = SocketAddr>,
+        I::IntoIter: Clone,
+    {
+        let endpoints = endpoints.into_iter();
+        // Compared as they come: the common case allocates nothing but the answer.
+        if endpoints.clone().eq(self.last.0.iter().copied()) {
             return self.last.1.clone();
         }
+        let endpoints: Vec<SocketAddr> = endpoints.collect();
         let out = self.reassign(&endpoints);
         self.last = Arc::new((endpoints, out.clone()));
         out

@@ -9,6 +9,10 @@
 //! may refer to) are unchanged as well. Everything else is parsed and validated as
 //! [`crate::parse`] does.
 //!
+//! Before skimming, a push whose only difference from the kept text lies within one HTTP route
+//! (found by comparing the texts from both ends, see `splice`) is taken as the kept config
+//! with that one route parsed and validated again: the rest of the document is compared, not parsed.
+//!
 //! Order: `parse` a push; when done with the config, hand it back with [`ParseCache::keep`]
 //! so the next push can take its parts (moved, neither copied nor freed); drop the
 //! [`Leftovers`] `keep` returns where a long free does no harm. A caller that never calls
@@ -28,6 +32,10 @@ use serde::de::DeserializeOwned;
 use sonic_rs::LazyValue;
 use xxhash_rust::xxh3::xxh3_64;
 
+mod splice;
+
+use splice::{Layout, Splice};
+
 use crate::{
     Config, FieldError,
     parse::is_json,
@@ -45,6 +53,8 @@ pub struct ParseCache {
     /// What the last `parse` left of the kept config, to be given away by `keep`.
     husk: Option<Config>,
     hits: u64,
+    /// Pushes that changed one route and were taken by splicing it in.
+    splices: u64,
 }
 
 /// What a kept config left after the next push took its parts; drop it off the hot path.
@@ -75,6 +85,8 @@ struct Keys {
     clusters: Key,
     l4_services: Key,
     http_routes: Vec<Key>,
+    /// The document itself and where its routes are, when known.
+    layout: Option<Layout>,
 }
 
 /// The top level of a JSON config, each section left as raw text (HTTP routes one by one).
@@ -105,7 +117,23 @@ impl ParseCache {
             return crate::parse(text);
         }
         let text = text.trim_start_matches('\u{feff}');
-        let kept = self.kept.take();
+        let mut kept = self.kept.take();
+        if let Some(k) = &kept
+            && let Some(splice) = k.keys.layout.as_ref().and_then(|l| l.splice(text))
+            && let Ok(route) = sonic_rs::from_str::<RawHttpRoute>(splice.text)
+            && let Some(k) = kept.take()
+        {
+            let mut husk = Config::default();
+            let parsed = self.parse_spliced(text, k, &splice, route, &mut husk);
+            self.husk = Some(husk);
+            return match parsed {
+                Some((config, keys)) => {
+                    self.pending = Some(keys);
+                    Ok(config)
+                }
+                None => crate::parse(text),
+            };
+        }
         let mut husk = kept.as_ref().map(|_| Config::default());
         let parsed = self.parse_sections(text, kept, husk.as_mut());
         self.husk = husk;
@@ -137,6 +165,41 @@ impl ParseCache {
         self.hits
     }
 
+    /// The config of `text`, which is the kept text with one route replaced by `route`, and
+    /// its keys; `None` when it does not validate. What is left of `kept` goes to `husk`.
+    fn parse_spliced(
+        &mut self,
+        text: &str,
+        kept: Kept,
+        splice: &Splice<'_>,
+        route: RawHttpRoute,
+        husk: &mut Config,
+    ) -> Option<(Config, Keys)> {
+        let Kept {
+            mut keys,
+            config: mut old,
+        } = kept;
+        let mut raw = std::mem::take(&mut old.raw);
+        let mut reuse = Reuse {
+            clusters: Some(std::mem::take(&mut old.clusters)),
+            l4_services: Some(std::mem::take(&mut old.l4_services)),
+            http_routes: std::mem::take(&mut old.http_routes)
+                .into_iter()
+                .map(Some)
+                .collect(),
+        };
+        *husk = old;
+        // The same number of raw routes, validated routes and keys: `keep` checked it.
+        *raw.http_routes.get_mut(splice.index)? = route;
+        *reuse.http_routes.get_mut(splice.index)? = None;
+        *keys.http_routes.get_mut(splice.index)? = Key::of(splice.text);
+        let config = validate_with(raw, reuse).ok()?;
+        keys.layout = keys.layout.take().map(|l| l.apply(text, splice));
+        self.hits += 1;
+        self.splices += 1;
+        Some((config, keys))
+    }
+
     /// The config and its keys, or `None` when `text` is to be parsed whole. What is left of
     /// `kept` goes to `husk`.
     fn parse_sections(
@@ -147,15 +210,17 @@ impl ParseCache {
     ) -> Option<(Config, Keys)> {
         let s: Sections<'_> = sonic_rs::from_str(text).ok()?;
         let routes: &[LazyValue<'_>] = s.http_routes.as_deref().unwrap_or_default();
+        let (mut old_keys, mut old) = match kept {
+            Some(k) => (Some(k.keys), k.config),
+            None => (None, Config::default()),
+        };
+        let buffer = old_keys.as_mut().and_then(|k| k.layout.take());
         let keys = Keys {
             listeners: Key::of(raw_text(&s.listeners)),
             clusters: Key::of(raw_text(&s.clusters)),
             l4_services: Key::of(raw_text(&s.l4_services)),
             http_routes: routes.iter().map(|r| Key::of(r.as_raw_str())).collect(),
-        };
-        let (old_keys, mut old) = match kept {
-            Some(k) => (Some(k.keys), k.config),
-            None => (None, Config::default()),
+            layout: Layout::record(buffer, text, routes.iter().map(LazyValue::as_raw_str)),
         };
         let same = |f: fn(&Keys) -> Key| old_keys.as_ref().is_some_and(|k| f(k) == f(&keys));
         let mut reuse = Reuse::default();

@@ -40,6 +40,15 @@ fn main() {
         "10k/100k in-process stages (median of 5): {}",
         line.join(", ")
     );
+    let texts: Vec<String> = (0..6)
+        .map(|v| synth::config(10_000, 100_000, v, Change::Route))
+        .collect();
+    let warm = stages::warm_breakdown(&texts);
+    let line: Vec<String> = warm.iter().map(|(k, v)| format!("{k} {v:.2} ms")).collect();
+    println!(
+        "10k/100k warm push, in-process stages (median of 5): {}",
+        line.join(", ")
+    );
     // The agent (the system under test) gets a core of its own; the data plane's one worker and
     // this load generator share the other.
     let cores = strait_dataplane::allowed_cores();
@@ -99,14 +108,11 @@ fn main() {
             m.agent_p99,
         );
         measured.push(m);
+        let log = node.agent.as_ref().expect("agent").log();
+        println!("          agent stages, median: {}", agent_medians(&log));
     }
     // Where the agent spent the slowest timed push of the last series, from its own log.
     let log = node.agent.as_ref().expect("agent").log();
-    let field = |line: &str, key: &str| -> f64 {
-        line.split_whitespace()
-            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
-            .unwrap_or(0.0)
-    };
     let total = |l: &&str| {
         ["parse_ms", "compile_ms", "persist_wait_ms"]
             .iter()
@@ -185,4 +191,25 @@ async fn push_all(api: &str, texts: &[String]) -> (Vec<f64>, Vec<f64>) {
         }
     }
     (wall, live)
+}
+
+/// The value of `key=…` in a log line, 0 if absent.
+fn field(line: &str, key: &str) -> f64 {
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Median of each stage the agent logged for the last `PUSHES` pushes.
+fn agent_medians(log: &str) -> String {
+    let pushes: Vec<&str> = log.lines().filter(|l| l.contains(" published ")).collect();
+    let series = &pushes[pushes.len().saturating_sub(PUSHES as usize)..];
+    ["parse_ms", "compile_ms", "persist_wait_ms"]
+        .iter()
+        .map(|key| {
+            let v: Vec<f64> = series.iter().map(|l| field(l, key)).collect();
+            format!("{key}={:.1}", quantile(&v, 0.5))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -107,3 +107,91 @@ fn yaml_is_parsed_whole() {
     assert_eq!(cache.parse(yaml), crate::parse(yaml));
     assert_eq!(cache.hits(), 0);
 }
+
+#[test]
+fn a_push_changing_one_route_is_spliced_and_the_same_as_a_whole_parse() {
+    let mut cache = ParseCache::default();
+    push(&mut cache, &config(1, 9000)).expect("valid");
+    for weight in [2, 30, 4] {
+        push(&mut cache, &config(weight, 9000)).expect("valid");
+    }
+    assert_eq!(cache.splices, 3);
+    // Route `s` given rules of its own, then back: spliced both ways.
+    let other = config(4, 9000).replace(
+        r#"{"name":"s","parentRefs":["web"],"rules":[{"backendRefs":[{"name":"c"}]}]}"#,
+        r#"{"name":"s","parentRefs":["web"],"hostnames":["s.example"],"rules":[{"backendRefs":[{"name":"c","weight":7}]}]}"#,
+    );
+    let got = push(&mut cache, &other).expect("valid");
+    assert_eq!(got.http_routes[1].hostnames.len(), 1);
+    push(&mut cache, &config(4, 9000)).expect("valid");
+    assert_eq!(cache.splices, 5);
+    // A route inserted right before another, and one right after: the text between the same
+    // prefix and suffix holds two objects, so it is not spliced.
+    for (from, to) in [
+        (
+            r#"{"name":"s""#,
+            r#"{"name":"t","parentRefs":["web"],"rules":[{"backendRefs":[{"name":"c"}]}]},{"name":"s""#,
+        ),
+        (
+            r#"{"name":"c"}]}]}]"#,
+            r#"{"name":"c"}]}]},{"name":"u","parentRefs":["web"],"rules":[{"backendRefs":[{"name":"c"}]}]}]"#,
+        ),
+    ] {
+        let text = config(4, 9000).replace(from, to);
+        assert_ne!(text, config(4, 9000));
+        let got = push(&mut cache, &text).expect("valid");
+        assert_eq!(got.http_routes.len(), 3, "{text}");
+        assert_eq!(cache.splices, 5, "{text}");
+        push(&mut cache, &config(4, 9000)).expect("valid");
+    }
+}
+
+#[test]
+fn a_spliced_route_that_does_not_validate_gets_the_errors_of_a_whole_parse() {
+    let mut cache = ParseCache::default();
+    push(&mut cache, &config(1, 9000)).expect("valid");
+    for text in [
+        config(1, 9000).replace(r#""name":"s""#, r#""name":"r""#), // duplicate name
+        config(1, 9000).replace(r#"{"name":"c"}"#, r#"{"name":"nope"}"#), // unknown cluster
+        config(1, 9000).replace(
+            r#""parentRefs":["web"],"rules":[{"backendRefs":[{"name":"c"}"#,
+            r#""parentRefs":["web"],"rules":[{"backendRefs":[{"name":"c","weight":-1}"#,
+        ),
+        config(2_000_000, 9000), // weight out of range
+    ] {
+        assert_ne!(text, config(1, 9000));
+        assert!(push(&mut cache, &text).is_err(), "{text}");
+        // Nothing kept after a refusal: the next push is parsed whole, then spliced again.
+        let splices = cache.splices;
+        push(&mut cache, &config(1, 9000)).expect("valid");
+        push(&mut cache, &config(3, 9000)).expect("valid");
+        push(&mut cache, &config(1, 9000)).expect("valid");
+        assert_eq!(cache.splices, splices + 2);
+    }
+}
+
+mod edits {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any edit of a kept document (bytes replaced anywhere, by JSON's own punctuation or
+        /// not) parses through the cache exactly as a whole parse does.
+        #[test]
+        fn any_edit_parses_as_a_whole_parse_does(
+            at in 0usize..1000,
+            cut in 0usize..24,
+            with in "[ \\{\\}\\[\\],:\"a-z0-9]{0,24}",
+        ) {
+            let base = config(1, 9000);
+            let at = at % base.len();
+            let end = (at + cut).min(base.len());
+            let mut text = base[..at].to_owned();
+            text.push_str(&with);
+            text.push_str(&base[end..]);
+            let mut cache = ParseCache::default();
+            push(&mut cache, &base).expect("valid");
+            let _ = push(&mut cache, &text);
+        }
+    }
+}
