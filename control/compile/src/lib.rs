@@ -25,10 +25,22 @@ use strait_table::{Image, ImageBuilder, ImageBytes};
 pub use maglev::{MaglevCache, table_size_for};
 pub use slots::HealthSlots;
 
-/// Compiles configs into images; keeps what can be reused between generations.
-#[derive(Debug, Default)]
+/// Compiles configs into images; keeps what can be reused between generations: Maglev
+/// tables, and the builder's buffers (a push of the same size as the last allocates nothing
+/// while building).
+#[derive(Debug)]
 pub struct Compiler {
     maglev: MaglevCache,
+    builder: ImageBuilder,
+}
+
+impl Default for Compiler {
+    fn default() -> Self {
+        Compiler {
+            maglev: MaglevCache::default(),
+            builder: ImageBuilder::new(0),
+        }
+    }
 }
 
 impl Compiler {
@@ -42,16 +54,17 @@ impl Compiler {
     ) -> Result<ImageBytes, Vec<FieldError>> {
         let (cluster_slots, l4_slots) = slots.split_at(slots.len().min(cluster_endpoints(config)));
         let mut maglev = self.maglev.begin();
-        let mut b = ImageBuilder::new(generation);
+        let b = &mut self.builder;
+        b.clear(generation);
         let mut errors = Vec::new();
-        clusters::compile(&mut b, config, cluster_slots, &mut maglev, &mut errors);
-        l4::compile(&mut b, config, l4_slots, &mut maglev, &mut errors);
-        listeners::compile(&mut b, config);
+        clusters::compile(b, config, cluster_slots, &mut maglev, &mut errors);
+        l4::compile(b, config, l4_slots, &mut maglev, &mut errors);
+        listeners::compile(b, config);
         let used = maglev.finish();
         if !errors.is_empty() {
             return Err(errors);
         }
-        let image = b.finish();
+        let image = b.to_image();
         if let Err(e) = Image::parse(image.as_bytes()) {
             return Err(vec![FieldError {
                 path: "<compiler>".into(),

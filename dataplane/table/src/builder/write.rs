@@ -126,6 +126,12 @@ impl ImageBuilder {
 
     /// Lays out and seals the image in a new 8-byte-aligned buffer.
     pub fn finish(self) -> ImageBytes {
+        self.to_image()
+    }
+
+    /// [`Self::finish`] without giving up the builder, which can then be [`Self::clear`]ed
+    /// for the next generation.
+    pub fn to_image(&self) -> ImageBytes {
         let mut image = ImageBytes::zeroed(self.image_len());
         // The buffer was sized by `image_len`, so this cannot fail.
         let _ = self.write_to(image.as_bytes_mut());
