@@ -76,6 +76,10 @@ impl State {
     /// * `FinWait(d)` + FIN from the other side → `Closing`;
     /// * `Closing`/`Closed` + SYN (no ACK) from Original → `SynSent` (5-tuple reuse).
     pub const fn next(self, dir: Direction, flags: u8) -> State {
+        // The common case first: only RST or FIN move an established connection.
+        if matches!(self, State::Established) && flags & (RST | FIN) == 0 {
+            return self;
+        }
         if !self.is_tcp() {
             return self;
         }

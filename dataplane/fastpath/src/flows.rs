@@ -7,16 +7,16 @@
 //! `backend:port → client:port` for the other modes (a key no packet matches: replies do not
 //! come back through the node).
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use strait_conntrack::{Conn, ConnId, Direction, InsertError, NS_PER_SEC};
+use strait_l4::nat::{self, Ends};
 use strait_l4::{
-    Encap, EncapError, Health, Tunnel, choose_backend, encapsulate, flow_hash, flow_hash_for, nat,
+    Encap, EncapError, Health, Tunnel, choose_backend, encapsulate, flow_hash, flow_hash_for,
 };
-use strait_packet::checksum::update16;
 use strait_packet::flow::v4_mapped;
 use strait_packet::ip::protocol;
-use strait_packet::{Family, FlowKey, L4, Parsed, ipv4};
+use strait_packet::{Family, FlowKey, L4, Parsed};
 use strait_table::{Image, L4Mode, L4Service, l4_flags};
 
 use crate::counters::counter;
@@ -247,13 +247,17 @@ impl Pipeline {
         let backend = reply.src;
         match svc.mode() {
             Some(L4Mode::FullNat) => {
-                let snat = SocketAddr::new(ip_of(reply.dst, family), reply.dst_port);
-                let to = SocketAddr::new(ip_of(backend, family), reply.src_port);
-                if nat::forward(&mut buf[..len], parsed, snat, to).is_err() {
+                // src := snat address:port, dst := backend:port; full NAT routes (TTL - 1).
+                let ends = Ends {
+                    src: &reply.dst,
+                    src_port: reply.dst_port,
+                    dst: &reply.src,
+                    dst_port: reply.src_port,
+                };
+                if nat::rewrite_ends(&mut buf[..len], parsed, &ends, true).is_err() {
                     self.counters.inc(counter::DROP_REWRITE);
                     return Action::Drop;
                 }
-                decrement_ttl(buf, parsed);
                 self.send_to_next_hop(buf, len, backend, family)
             }
             Some(L4Mode::Dsr) => self.send_to_next_hop(buf, len, backend, family),
@@ -308,15 +312,18 @@ impl Pipeline {
 
     /// Backend → client for full NAT; `fwd` is the connection's forward key.
     fn reverse(&mut self, buf: &mut [u8], len: usize, parsed: &Parsed, fwd: &FlowKey) -> Action {
-        let family = fwd.family;
-        let vip = SocketAddr::new(ip_of(fwd.dst, family), fwd.dst_port);
-        let client = SocketAddr::new(ip_of(fwd.src, family), fwd.src_port);
-        if nat::reverse(&mut buf[..len], parsed, vip, client).is_err() {
+        // src := vip:port, dst := client:port; full NAT routes (TTL - 1).
+        let ends = Ends {
+            src: &fwd.dst,
+            src_port: fwd.dst_port,
+            dst: &fwd.src,
+            dst_port: fwd.src_port,
+        };
+        if nat::rewrite_ends(&mut buf[..len], parsed, &ends, true).is_err() {
             self.counters.inc(counter::DROP_REWRITE);
             return Action::Drop;
         }
-        decrement_ttl(buf, parsed);
-        self.send_to_next_hop(buf, len, fwd.src, family)
+        self.send_to_next_hop(buf, len, fwd.src, fwd.family)
     }
 
     /// Sets the MACs for the on-link next hop `ip` and sends; a miss asks for it and drops.
@@ -327,7 +334,7 @@ impl Pipeline {
         ip: [u8; 16],
         family: Family,
     ) -> Action {
-        let Some(mac) = self.neighbours.lookup(&ip) else {
+        let Some(mac) = self.neighbours.next_hop(&ip) else {
             self.ask(ip, family);
             self.counters.inc(counter::DROP_NEIGHBOUR_MISS);
             return Action::Drop;
@@ -401,32 +408,6 @@ impl Pipeline {
                     Family::V6
                 };
                 self.ask(ip, family);
-            }
-        }
-    }
-}
-
-/// Decrements the IPv4 TTL (with its checksum) or the IPv6 hop limit: full NAT routes.
-fn decrement_ttl(buf: &mut [u8], parsed: &Parsed) {
-    let strait_packet::Kind::Ip(l4) = parsed.kind else {
-        return;
-    };
-    // `parse_frame` validated the IP header at `l3_offset` and dropped TTL ≤ 1.
-    let l3 = parsed.l3_offset;
-    match l4.flow.family {
-        Family::V4 => {
-            let Some(h) = buf.get_mut(l3..l3 + ipv4::HEADER_LEN) else {
-                return;
-            };
-            let old = u16::from_be_bytes([h[8], h[9]]);
-            h[8] = h[8].saturating_sub(1);
-            let new = u16::from_be_bytes([h[8], h[9]]);
-            let csum = update16(u16::from_be_bytes([h[10], h[11]]), old, new);
-            h[10..12].copy_from_slice(&csum.to_be_bytes());
-        }
-        Family::V6 => {
-            if let Some(hop) = buf.get_mut(l3 + 7) {
-                *hop = hop.saturating_sub(1);
             }
         }
     }

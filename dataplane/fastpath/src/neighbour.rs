@@ -13,6 +13,9 @@
 //! * A static entry is never replaced by a learned one.
 //! * Writers hold the lock for one map operation; learning happens at ARP/ND rates, not
 //!   packet rates, and only when an entry changes.
+//! * A cache's `hot` array (the per-packet [`NeighbourCache::next_hop`]) only ever holds
+//!   entries equal to the cache's map: every change of the map clears the slot of that
+//!   address (or all of them, on refresh), and a miss fills its slot from the map.
 
 use std::sync::{
     Arc, Mutex, PoisonError,
@@ -88,6 +91,19 @@ impl Neighbours {
     }
 }
 
+/// Slots of a cache's direct-mapped array of recent next hops (a power of two).
+const HOT: usize = 64;
+
+/// The `hot` slot of `ip`: a multiplicative hash of its two halves (the low half holds all of
+/// an IPv4-mapped address).
+#[inline]
+fn hot_slot(ip: &[u8; 16]) -> usize {
+    let w = u128::from_le_bytes(*ip);
+    // Truncation intended: the halves are folded together.
+    let x = (w as u64) ^ ((w >> 64) as u64);
+    (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - HOT.trailing_zeros())) as usize
+}
+
 /// A worker's private copy of [`Neighbours`], plus when it last asked for each address.
 #[derive(Debug)]
 pub struct NeighbourCache {
@@ -95,6 +111,9 @@ pub struct NeighbourCache {
     version: u64,
     map: FxHashMap<[u8; 16], Entry>,
     asked: FxHashMap<[u8; 16], u64>,
+    /// Recent next hops, direct-mapped by [`hot_slot`]: a packet's lookup compares one
+    /// address instead of hashing into `map` (see the module invariants).
+    hot: [Option<([u8; 16], Address)>; HOT],
 }
 
 impl NeighbourCache {
@@ -106,6 +125,7 @@ impl NeighbourCache {
             version,
             map,
             asked: FxHashMap::default(),
+            hot: [None; HOT],
         }
     }
 
@@ -116,6 +136,7 @@ impl NeighbourCache {
             let (version, map) = self.shared.snapshot();
             self.version = version;
             self.map = map;
+            self.hot = [None; HOT];
             self.asked.retain(|ip, _| !self.map.contains_key(ip));
         }
     }
@@ -126,12 +147,28 @@ impl NeighbourCache {
         self.map.get(ip).map(|e| e.mac)
     }
 
+    /// [`NeighbourCache::lookup`] for the packet path: answers from the `hot` array when the
+    /// address was looked up recently, else from the map (and remembers the answer).
+    #[inline]
+    pub fn next_hop(&mut self, ip: &[u8; 16]) -> Option<Address> {
+        let slot = &mut self.hot[hot_slot(ip)];
+        if let Some((hot_ip, mac)) = slot
+            && hot_ip == ip
+        {
+            return Some(*mac);
+        }
+        let mac = self.map.get(ip)?.mac;
+        *slot = Some((*ip, mac));
+        Some(mac)
+    }
+
     /// Records a learned entry here and in the shared table. Returns true if it was news.
     pub fn learn(&mut self, ip: [u8; 16], mac: Address) -> bool {
         match self.map.get(&ip) {
             Some(e) if e.mac == mac || e.fixed => false,
             _ => {
                 self.map.insert(ip, Entry { mac, fixed: false });
+                self.hot[hot_slot(&ip)] = None;
                 self.asked.remove(&ip);
                 self.shared.learn(ip, mac)
             }
@@ -141,6 +178,7 @@ impl NeighbourCache {
     /// Records a configured entry in the shared table (and here).
     pub fn set_static(&mut self, ip: [u8; 16], mac: Address) {
         self.map.insert(ip, Entry { mac, fixed: true });
+        self.hot[hot_slot(&ip)] = None;
         self.shared.set_static(ip, mac);
     }
 
@@ -191,6 +229,38 @@ mod tests {
         assert!(!a.learn(IP, [4; 6]));
         assert!(!shared.learn(IP, [4; 6]));
         assert_eq!(shared.get(&IP), Some([3; 6]));
+    }
+
+    #[test]
+    fn next_hop_follows_every_change() {
+        let shared = Neighbours::new();
+        let mut a = NeighbourCache::new(shared.clone());
+        assert_eq!(a.next_hop(&IP), None);
+        assert!(a.learn(IP, [2; 6]));
+        assert_eq!(a.next_hop(&IP), Some([2; 6]));
+        assert!(a.learn(IP, [5; 6]));
+        assert_eq!(
+            a.next_hop(&IP),
+            Some([5; 6]),
+            "learning replaces the hot entry"
+        );
+        a.set_static(IP, [3; 6]);
+        assert_eq!(a.next_hop(&IP), Some([3; 6]), "a static entry replaces it");
+        // Another worker's change reaches this cache at its next refresh.
+        let mut b = NeighbourCache::new(shared.clone());
+        assert_eq!(b.next_hop(&IP), Some([3; 6]));
+        shared.set_static(IP, [7; 6]);
+        assert_eq!(b.next_hop(&IP), Some([3; 6]), "until the refresh");
+        b.refresh();
+        assert_eq!(b.next_hop(&IP), Some([7; 6]));
+        // Addresses sharing a slot evict each other but never answer for each other.
+        let ips: Vec<[u8; 16]> = (2..=255u8).map(|i| [i; 16]).collect();
+        for (i, ip) in ips.iter().enumerate() {
+            assert!(a.learn(*ip, [i as u8; 6]));
+        }
+        for (i, ip) in ips.iter().enumerate().rev() {
+            assert_eq!(a.next_hop(ip), Some([i as u8; 6]));
+        }
     }
 
     #[test]

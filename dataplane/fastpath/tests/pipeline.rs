@@ -99,6 +99,7 @@ fn full_nat_round_trip_ipv4() {
     assert_eq!((rev.src, rev.sport), (IpAddr::from(VIP4), 80));
     assert_eq!((rev.dst, rev.dport), (IpAddr::from(CLIENT4), 40000));
     assert_eq!(rev.dst_mac, CLIENT_MAC);
+    assert_eq!(rev.ttl, 63, "the reply is routed too");
     // Later packets of the flow keep the backend and the SNAT port.
     let (_, again) = rig.send(&tcp4(CLIENT4, 40000, VIP4, 80, false, CLIENT_MAC, NODE_MAC));
     assert_eq!(backend_of(&again), b);
@@ -123,6 +124,7 @@ fn full_nat_round_trip_ipv6() {
     let b = backend_of(&out);
     assert_eq!(fwd.src, IpAddr::from(v6(SNAT6)));
     assert_eq!(fwd.dst, IpAddr::from(backend6(b)));
+    assert_eq!(fwd.ttl, 63, "full NAT routes: hop limit decremented");
     let reply = tcp6(
         backend6(b),
         8080,
@@ -138,6 +140,7 @@ fn full_nat_round_trip_ipv6() {
         (IpAddr::from(v6(VIP6)), IpAddr::from(v6(CLIENT6)))
     );
     assert_eq!((rev.sport, rev.dport), (80, 40000));
+    assert_eq!(rev.ttl, 63, "the reply is routed too");
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! * forward (client → VIP): [`forward`] sets `src = node:snat_port`, `dst = backend:port`;
 //! * reverse (backend → node): [`reverse`] sets `src = vip:port`, `dst = client:port`;
 //!
-//! both are [`rewrite`], which sets the four fields to whatever it is given.
+//! both are [`rewrite`], which sets the four fields to whatever it is given; the packet path
+//! calls [`rewrite_ends`] with the same fields in flow-key form (and, for routed full NAT, the
+//! TTL decrement folded into the same IPv4 checksum update).
 //!
 //! # Invariants
 //! * Checksums are updated incrementally (RFC 1624): the IPv4 header checksum for the address
@@ -16,13 +18,15 @@
 //!   ([`NatError::FamilyMismatch`]); NAT64 is out of scope.
 //! * On `Err` the frame is unchanged: every check runs before the first write.
 //! * Only addresses, ports and checksums change: no length, TTL or MAC (the caller decrements
-//!   the TTL and sets MACs with [`crate::set_macs`] for the next hop as its routing requires).
+//!   the TTL and sets MACs with [`crate::set_macs`] for the next hop as its routing requires),
+//!   except that [`rewrite_ends`] with `route` also decrements the TTL / hop limit.
 //!
 //! # Order of use
 //! `parse_frame(&frame)` → [`rewrite`] / [`forward`] / [`reverse`] with the returned
 //! [`Parsed`] of that same frame.
 
 use core::net::SocketAddr;
+use strait_packet::flow::v4_mapped;
 use strait_packet::ip::protocol;
 use strait_packet::{Family, Kind, Parsed, ipv4, ipv6};
 use thiserror::Error;
@@ -78,6 +82,54 @@ pub fn rewrite(
     let Kind::Ip(l4) = &parsed.kind else {
         return Err(NatError::Unsupported);
     };
+    // The same order of checks as `rewrite_ends`: protocol, then family.
+    if l4.flow.proto != protocol::TCP && l4.flow.proto != protocol::UDP {
+        return Err(NatError::Unsupported);
+    }
+    let (s, d) = match (l4.flow.family, src, dst) {
+        (Family::V4, SocketAddr::V4(s), SocketAddr::V4(d)) => {
+            (v4_mapped(s.ip().octets()), v4_mapped(d.ip().octets()))
+        }
+        (Family::V6, SocketAddr::V6(s), SocketAddr::V6(d)) => (s.ip().octets(), d.ip().octets()),
+        _ => return Err(NatError::FamilyMismatch),
+    };
+    let ends = Ends {
+        src: &s,
+        src_port: src.port(),
+        dst: &d,
+        dst_port: dst.port(),
+    };
+    rewrite_ends(frame, parsed, &ends, false)
+}
+
+/// The new ends of a datagram for [`rewrite_ends`], addresses in flow-key form (16 bytes,
+/// IPv4-mapped for IPv4: only the last four bytes are written into an IPv4 header).
+#[derive(Clone, Copy, Debug)]
+pub struct Ends<'a> {
+    /// New source address.
+    pub src: &'a [u8; 16],
+    /// New source port.
+    pub src_port: u16,
+    /// New destination address.
+    pub dst: &'a [u8; 16],
+    /// New destination port.
+    pub dst_port: u16,
+}
+
+/// [`rewrite`] for the packet path: the addresses are in flow-key form and of the packet's
+/// family (as the keys of the packet's connection are), so no `SocketAddr` is built or
+/// matched. With `route`, the IPv4 TTL (with the header checksum, in the same update) or the
+/// IPv6 hop limit is decremented as well, saturating at 0; this is the one exception to "no
+/// TTL" in the module documentation.
+pub fn rewrite_ends(
+    frame: &mut [u8],
+    parsed: &Parsed,
+    ends: &Ends<'_>,
+    route: bool,
+) -> Result<(), NatError> {
+    let Kind::Ip(l4) = &parsed.kind else {
+        return Err(NatError::Unsupported);
+    };
     let proto = l4.flow.proto;
     if proto != protocol::TCP && proto != protocol::UDP {
         return Err(NatError::Unsupported);
@@ -90,44 +142,56 @@ pub fn rewrite(
         return Err(NatError::BadOffsets);
     }
     // One's-complement deltas (RFC 1624 eqn. 3): Σ(~old + new) over every changed word.
-    let (addr_delta, ip_csum_at) = match (l4.flow.family, src, dst) {
-        (Family::V4, SocketAddr::V4(s), SocketAddr::V4(d)) => {
-            if l3 + ipv4::HEADER_LEN > at || frame[l3] >> 4 != 4 {
+    let (addr_delta, v4) = match l4.flow.family {
+        Family::V4 => {
+            let Some(h) = frame.get_mut(l3..l3 + ipv4::HEADER_LEN) else {
+                return Err(NatError::BadOffsets);
+            };
+            if l3 + ipv4::HEADER_LEN > at || h[0] >> 4 != 4 {
                 return Err(NatError::BadOffsets);
             }
-            let (old_s, old_d) = (be32(frame, l3 + 12), be32(frame, l3 + 16));
-            let (new_s, new_d) = (u32::from(*s.ip()), u32::from(*d.ip()));
+            let (old_s, old_d) = (be32(h, 12), be32(h, 16));
+            let (new_s, new_d) = (be32(ends.src, 12), be32(ends.dst, 12));
             let delta = delta32(old_s, new_s) + delta32(old_d, new_d);
-            frame[l3 + 12..l3 + 16].copy_from_slice(&new_s.to_be_bytes());
-            frame[l3 + 16..l3 + 20].copy_from_slice(&new_d.to_be_bytes());
-            (delta, Some(l3 + 10))
+            // Checks are done: from here on only writes.
+            h[12..16].copy_from_slice(&new_s.to_be_bytes());
+            h[16..20].copy_from_slice(&new_d.to_be_bytes());
+            let mut ip_delta = delta;
+            if route {
+                // TTL and protocol share the word at 8.
+                let old = be16(h, 8);
+                h[8] = h[8].saturating_sub(1);
+                ip_delta += u64::from(delta16(old, be16(h, 8)));
+            }
+            let csum = apply(be16(h, 10), ip_delta);
+            h[10..12].copy_from_slice(&csum.to_be_bytes());
+            (delta, true)
         }
-        (Family::V6, SocketAddr::V6(s), SocketAddr::V6(d)) => {
-            if l3 + ipv6::HEADER_LEN > at || frame[l3] >> 4 != 6 {
+        Family::V6 => {
+            let Some(h) = frame.get_mut(l3..l3 + ipv6::HEADER_LEN) else {
+                return Err(NatError::BadOffsets);
+            };
+            if l3 + ipv6::HEADER_LEN > at || h[0] >> 4 != 6 {
                 return Err(NatError::BadOffsets);
             }
-            let (new_s, new_d) = (s.ip().octets(), d.ip().octets());
-            let delta = delta128(&frame[l3 + 8..l3 + 24], &new_s)
-                + delta128(&frame[l3 + 24..l3 + 40], &new_d);
-            frame[l3 + 8..l3 + 24].copy_from_slice(&new_s);
-            frame[l3 + 24..l3 + 40].copy_from_slice(&new_d);
-            (delta, None)
+            let delta = delta128(&h[8..24], ends.src) + delta128(&h[24..40], ends.dst);
+            // Checks are done: from here on only writes.
+            h[8..24].copy_from_slice(ends.src);
+            h[24..40].copy_from_slice(ends.dst);
+            if route {
+                h[7] = h[7].saturating_sub(1);
+            }
+            (delta, false)
         }
-        _ => return Err(NatError::FamilyMismatch),
     };
-    // Checks are done: from here on only writes.
-    if let Some(c) = ip_csum_at {
-        let csum = apply(be16(frame, c), addr_delta);
-        frame[c..c + 2].copy_from_slice(&csum.to_be_bytes());
-    }
     let (old_sp, old_dp) = (be16(frame, at), be16(frame, at + 2));
-    let (new_sp, new_dp) = (src.port(), dst.port());
+    let (new_sp, new_dp) = (ends.src_port, ends.dst_port);
     frame[at..at + 2].copy_from_slice(&new_sp.to_be_bytes());
     frame[at + 2..at + 4].copy_from_slice(&new_dp.to_be_bytes());
     let c = at + csum_at;
     let old = be16(frame, c);
     // UDP over IPv4 may carry no checksum (0): it stays 0.
-    if proto == protocol::UDP && ip_csum_at.is_some() && old == 0 {
+    if proto == protocol::UDP && v4 && old == 0 {
         return Ok(());
     }
     let delta =
@@ -155,15 +219,18 @@ fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes(w)
 }
 
+#[inline]
 fn delta16(old: u16, new: u16) -> u32 {
     u32::from(!old) + u32::from(new)
 }
 
+#[inline]
 fn delta32(old: u32, new: u32) -> u64 {
     u64::from(!old) + u64::from(new)
 }
 
 /// The delta of a 16-byte field `old` (a slice of 16 bytes) becoming `new`.
+#[inline]
 fn delta128(old: &[u8], new: &[u8; 16]) -> u64 {
     (0..4)
         .map(|i| delta32(be32(old, i * 4), be32(new, i * 4)))
@@ -171,6 +238,7 @@ fn delta128(old: &[u8], new: &[u8; 16]) -> u64 {
 }
 
 /// `~(~csum + delta)`, folded to 16 bits.
+#[inline]
 fn apply(csum: u16, delta: u64) -> u16 {
     let mut acc = u64::from(!csum) + delta;
     acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
