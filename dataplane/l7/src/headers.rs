@@ -19,8 +19,8 @@
 use std::{io::Write, net::IpAddr};
 
 use strait_http1::{
-    Error, RequestHead, ResponseHead, Rewrite, encode_request, encode_response,
-    is_always_hop_by_hop,
+    Error, Fields, RequestHead, ResponseHead, Version, end_head, is_always_hop_by_hop,
+    is_hop_by_hop, write_field, write_request_line, write_status_line,
 };
 use strait_table::{HeaderOp, ModDirection, Route};
 
@@ -41,10 +41,16 @@ fn protected(name: &[u8], direction: ModDirection) -> bool {
 }
 
 /// A route's modifications in one direction, and for a request the forwarding fields.
+///
+/// The forwarding fields are kept apart from the route's lists (which stay empty, so
+/// unallocated, for a route without modifications) and are chained in when the lists are
+/// read: a request's head is rewritten without building or copying a list.
 #[derive(Debug, Default)]
 pub(crate) struct Mods<'g> {
     drop: Vec<&'g [u8]>,
     add: Vec<(&'g [u8], &'g [u8])>,
+    /// The `X-Forwarded-Proto` value to send (`None`: no forwarding fields at all).
+    proto: Option<&'static [u8]>,
     /// The `X-Forwarded-For` value to send (empty: none).
     forwarded_for: Vec<u8>,
 }
@@ -84,9 +90,7 @@ impl Mods<'_> {
         client: IpAddr,
         tls: bool,
     ) -> Self {
-        self.drop.extend(FORWARDING);
-        let proto: &[u8] = if tls { b"https" } else { b"http" };
-        self.add.push((b"x-forwarded-proto", proto));
+        self.proto = Some(if tls { b"https" } else { b"http" });
         let list = &mut self.forwarded_for;
         list.clear();
         for value in head.fields.get_all(buf, b"x-forwarded-for") {
@@ -104,16 +108,66 @@ impl Mods<'_> {
 
     /// The names of the fields removed (for HTTP/2 heads, which `crate::http2` edits as
     /// header maps: first these are removed, then [`Mods::added`] added).
-    pub(crate) fn dropped(&self) -> &[&[u8]] {
-        &self.drop
+    pub(crate) fn dropped(&self) -> impl Iterator<Item = &[u8]> + Clone {
+        let forwarding = if self.proto.is_some() {
+            &FORWARDING[..]
+        } else {
+            &[]
+        };
+        self.drop.iter().chain(forwarding).copied()
     }
 
-    /// The fields added, in order (`X-Forwarded-For` last, when there is one).
+    /// The fields added, in order (`X-Forwarded-Proto`, then `X-Forwarded-For` last, when
+    /// there are).
     pub(crate) fn added(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let proto = self.proto.map(|p| (&b"x-forwarded-proto"[..], p));
         let forwarded_for = (!self.forwarded_for.is_empty())
             .then_some((&b"x-forwarded-for"[..], &self.forwarded_for[..]));
-        self.add.iter().copied().chain(forwarded_for)
+        self.add.iter().copied().chain(proto).chain(forwarded_for)
     }
+}
+
+/// The fields added after a message's own and the route's: at most the framing's and an
+/// upgrade's, so they fit on the stack.
+#[derive(Default)]
+struct Extra<'a> {
+    fields: [(&'a [u8], &'a [u8]); 3],
+    len: usize,
+}
+
+impl<'a> Extra<'a> {
+    fn push(&mut self, name: &'a [u8], value: &'a [u8]) {
+        self.fields[self.len] = (name, value);
+        self.len += 1;
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + '_ {
+        self.fields[..self.len].iter().copied()
+    }
+}
+
+/// Writes the fields of `fields` (read from `buf`) that are neither hop-by-hop nor in `drop`
+/// (case-insensitive), then `mods`' added fields, then `extra`'s.
+fn write_edited<'d>(
+    out: &mut Vec<u8>,
+    fields: &Fields,
+    buf: &[u8],
+    drop: impl Iterator<Item = &'d [u8]> + Clone,
+    mods: &Mods<'_>,
+    extra: &Extra<'_>,
+) -> Result<(), Error> {
+    for (name, value) in fields.iter(buf) {
+        let dropped =
+            drop.clone().any(|d| name.eq_ignore_ascii_case(d)) || is_hop_by_hop(name, fields, buf);
+        if !dropped {
+            write_field(out, name, value)?;
+        }
+    }
+    for (name, value) in mods.added().chain(extra.iter()) {
+        write_field(out, name, value)?;
+    }
+    end_head(out);
+    Ok(())
 }
 
 /// Writes the head sent upstream. `chunked`: the body is re-chunked (the client sent it
@@ -127,25 +181,21 @@ pub(crate) fn upstream_request(
     chunked: bool,
     upgrade: Option<&[u8]>,
 ) -> Result<(), Error> {
-    let mut drop: Vec<&[u8]> = mods.drop.clone();
-    drop.push(b"expect");
-    let mut add: Vec<(&[u8], &[u8])> = mods.add.clone();
-    if !mods.forwarded_for.is_empty() {
-        add.push((b"x-forwarded-for", &mods.forwarded_for));
-    }
+    let mut extra = Extra::default();
     if chunked {
-        add.push((b"transfer-encoding", b"chunked"));
+        extra.push(b"transfer-encoding", b"chunked");
     }
     if let Some(protocol) = upgrade {
-        add.push((b"connection", b"upgrade"));
-        add.push((b"upgrade", protocol));
+        extra.push(b"connection", b"upgrade");
+        extra.push(b"upgrade", protocol);
     }
-    let rewrite = Rewrite {
-        drop_hop_by_hop: true,
-        drop: &drop,
-        add: &add,
-    };
-    encode_request(out, head, buf, &rewrite)
+    let start = out.len();
+    let method = head.method_name.get(buf);
+    // The request line is HTTP/1.1, the only version spoken upstream.
+    let drop = mods.dropped().chain([&b"expect"[..]]);
+    write_request_line(out, method, head.target.get(buf), Version::Http11)
+        .and_then(|()| write_edited(out, &head.fields, buf, drop, mods, &extra))
+        .inspect_err(|_| out.truncate(start))
 }
 
 /// How the client's response is framed.
@@ -172,35 +222,36 @@ pub(crate) fn client_response(
     mods: &Mods<'_>,
     framing: &ClientFraming<'_>,
 ) -> Result<(), Error> {
-    let mut drop: Vec<&[u8]> = mods.drop.clone();
-    if framing.drop_length {
-        drop.push(b"content-length");
-    }
-    let mut add: Vec<(&[u8], &[u8])> = mods.add.clone();
+    let mut extra = Extra::default();
     if framing.chunked {
-        add.push((b"transfer-encoding", b"chunked"));
+        extra.push(b"transfer-encoding", b"chunked");
     }
     if let Some(protocol) = framing.upgrade {
-        add.push((b"connection", b"upgrade"));
-        add.push((b"upgrade", protocol));
+        extra.push(b"connection", b"upgrade");
+        extra.push(b"upgrade", protocol);
     } else if framing.close {
-        add.push((b"connection", b"close"));
+        extra.push(b"connection", b"close");
     } else if framing.keep_alive_10 {
-        add.push((b"connection", b"keep-alive"));
+        extra.push(b"connection", b"keep-alive");
     }
-    let rewrite = Rewrite {
-        drop_hop_by_hop: true,
-        drop: &drop,
-        add: &add,
+    let length: &[&[u8]] = if framing.drop_length {
+        &[b"content-length"]
+    } else {
+        &[]
     };
-    encode_response(out, head, buf, &rewrite)
+    let drop = mods.dropped().chain(length.iter().copied());
+    let start = out.len();
+    // The status line is HTTP/1.1, whatever the upstream spoke.
+    write_status_line(out, Version::Http11, head.status, head.reason.get(buf))
+        .and_then(|()| write_edited(out, &head.fields, buf, drop, mods, &extra))
+        .inspect_err(|_| out.truncate(start))
 }
 
 #[cfg(test)]
 mod tests {
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-    use strait_http1::{Limits, Parsed, parse_request};
+    use strait_http1::{Limits, Parsed, parse_request, parse_response};
 
     use super::*;
 
@@ -264,6 +315,48 @@ mod tests {
         let mapped = IpAddr::V6(Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped());
         let out = forwarded("GET / HTTP/1.1\r\nHost: a\r\n\r\n", mapped, false);
         assert!(out.contains("x-forwarded-for: 192.0.2.1\r\n"), "{out}");
+    }
+
+    #[test]
+    fn framing_and_upgrade_fields_follow_the_forwarding_ones() {
+        let request = "GET /chat HTTP/1.1\r\nHost: a\r\nConnection: upgrade, x-hop\r\n\
+                       X-Hop: 1\r\nUpgrade: websocket\r\nExpect: 100-continue\r\n\r\n";
+        let buf = request.as_bytes();
+        let Ok(Parsed::Complete(head, _)) = parse_request(buf, &Limits::default()) else {
+            panic!("a whole head");
+        };
+        let mods = Mods::default().forwarding(&head, buf, CLIENT, false);
+        let mut out = Vec::new();
+        upstream_request(&mut out, &head, buf, &mods, true, Some(b"websocket")).expect("encodes");
+        assert_eq!(
+            String::from_utf8(out).expect("UTF-8"),
+            "GET /chat HTTP/1.1\r\nHost: a\r\nx-forwarded-proto: http\r\n\
+             x-forwarded-for: 198.51.100.7\r\ntransfer-encoding: chunked\r\n\
+             connection: upgrade\r\nupgrade: websocket\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_response_loses_its_length_when_rechunked_and_says_close() {
+        let buf = b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\nX-Forwarded-For: kept\r\n\r\n";
+        let Ok(Parsed::Complete(head, _)) =
+            parse_response(buf, &Limits::default(), strait_http1::Method::Get)
+        else {
+            panic!("a whole head");
+        };
+        let framing = ClientFraming {
+            chunked: true,
+            drop_length: true,
+            close: true,
+            ..ClientFraming::default()
+        };
+        let mut out = Vec::new();
+        client_response(&mut out, &head, buf, &Mods::default(), &framing).expect("encodes");
+        assert_eq!(
+            String::from_utf8(out).expect("UTF-8"),
+            "HTTP/1.1 200 OK\r\nX-Forwarded-For: kept\r\ntransfer-encoding: chunked\r\n\
+             connection: close\r\n\r\n"
+        );
     }
 
     #[test]

@@ -18,6 +18,12 @@ use strait_dataplane::{
 use strait_device::{DeviceConfig, DeviceKind, RingSizes, XdpMode, parse_mac};
 use strait_fastpath::{Exception, NodeConfig};
 
+// The L7 workers allocate per request and per I/O operation (heads, buffers, the runtime's
+// operation records, the h2 crate's frames); mimalloc's per-thread heaps serve that without
+// glibc's arena locking. The L4 path allocates nothing per packet either way.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Strait data plane: one pinned poll-mode worker per core, running the tables the agent
 /// publishes through shared memory.
 #[derive(Debug, Parser)]
