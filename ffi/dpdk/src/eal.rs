@@ -58,6 +58,7 @@ impl Eal {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        check_huge_dir(&args.memory)?;
         if STARTED.swap(true, Ordering::SeqCst) {
             return Err(DpdkError::AlreadyInitialised);
         }
@@ -146,6 +147,32 @@ impl Drop for Registration {
             unsafe { dpdk_sys::rte_thread_unregister() }
         }
     }
+}
+
+/// `statfs` type of a hugetlbfs mount.
+const HUGETLBFS_MAGIC: u64 = 0x9584_58f6;
+
+/// Refuses a hugepage directory that is not a hugetlbfs mount. The EAL does not: given one, it
+/// quietly takes its memory from whatever other hugetlbfs mount the machine has, so the
+/// operator's choice would be ignored (or the start would fail later with a vaguer reason).
+fn check_huge_dir(memory: &Memory) -> Result<(), DpdkError> {
+    let Memory::Hugepages { dir: Some(dir) } = memory else {
+        return Ok(());
+    };
+    let reason = match rustix::fs::statfs(dir.as_path()) {
+        Ok(fs) if fs.f_type as u64 == HUGETLBFS_MAGIC => return Ok(()),
+        Ok(_) => format!(
+            "hugepage directory {} is not a hugetlbfs mount",
+            dir.display()
+        ),
+        Err(e) => format!("hugepage directory {}: {e}", dir.display()),
+    };
+    Err(DpdkError::EalInit {
+        reason,
+        hint: Some(
+            "reserve and mount hugepages with `scripts/hugepages.sh reserve --mount DIR`, or run without them (--dpdk-no-huge)",
+        ),
+    })
 }
 
 /// True for a log line that reports a failure.
