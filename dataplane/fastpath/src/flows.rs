@@ -248,12 +248,7 @@ impl Pipeline {
         match svc.mode() {
             Some(L4Mode::FullNat) => {
                 // src := snat address:port, dst := backend:port; full NAT routes (TTL - 1).
-                let ends = Ends {
-                    src: &reply.dst,
-                    src_port: reply.dst_port,
-                    dst: &reply.src,
-                    dst_port: reply.src_port,
-                };
+                let ends = Ends::against(reply);
                 if nat::rewrite_ends(&mut buf[..len], parsed, &ends, true).is_err() {
                     self.counters.inc(counter::DROP_REWRITE);
                     return Action::Drop;
@@ -313,12 +308,7 @@ impl Pipeline {
     /// Backend → client for full NAT; `fwd` is the connection's forward key.
     fn reverse(&mut self, buf: &mut [u8], len: usize, parsed: &Parsed, fwd: &FlowKey) -> Action {
         // src := vip:port, dst := client:port; full NAT routes (TTL - 1).
-        let ends = Ends {
-            src: &fwd.dst,
-            src_port: fwd.dst_port,
-            dst: &fwd.src,
-            dst_port: fwd.src_port,
-        };
+        let ends = Ends::against(fwd);
         if nat::rewrite_ends(&mut buf[..len], parsed, &ends, true).is_err() {
             self.counters.inc(counter::DROP_REWRITE);
             return Action::Drop;

@@ -28,7 +28,7 @@
 use core::net::SocketAddr;
 use strait_packet::flow::v4_mapped;
 use strait_packet::ip::protocol;
-use strait_packet::{Family, Kind, Parsed, ipv4, ipv6};
+use strait_packet::{Family, FlowKey, Kind, Parsed, ipv4, ipv6};
 use thiserror::Error;
 
 /// Why a frame could not be rewritten. The frame is left unchanged.
@@ -114,6 +114,20 @@ pub struct Ends<'a> {
     pub dst: &'a [u8; 16],
     /// New destination port.
     pub dst_port: u16,
+}
+
+impl<'a> Ends<'a> {
+    /// The ends of a datagram sent against `key`'s direction: from its destination to its
+    /// source (a full-NAT connection's reply key gives the forward rewrite, and its forward
+    /// key the reverse one).
+    pub fn against(key: &'a FlowKey) -> Ends<'a> {
+        Ends {
+            src: &key.dst,
+            src_port: key.dst_port,
+            dst: &key.src,
+            dst_port: key.src_port,
+        }
+    }
 }
 
 /// [`rewrite`] for the packet path: the addresses are in flow-key form and of the packet's
