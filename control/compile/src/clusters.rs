@@ -9,7 +9,7 @@ use strait_table::{
     maglev::{MaglevBackend, backend_key},
 };
 
-use crate::{maglev::Build, maglev::cluster_table_size};
+use crate::maglev::{Build, table_size_for};
 
 pub(crate) fn compile(
     b: &mut ImageBuilder,
@@ -106,8 +106,12 @@ fn hashed_table(
             }
         })
         .collect();
+    // The same size as an L4 service's (65537 up to 655 endpoints, Envoy's default too):
+    // 256 KiB per hashed cluster. Smaller tables keep the ≈1/N remap on average but not in
+    // the tail: with 3 endpoints and 1021 slots, removing one moved up to 8% of the
+    // survivors' slots over 200 random endpoint sets, against at most 0.7% at 65537.
     let table = maglev
-        .table(&backends, cluster_table_size(backends.len()))
+        .table(&backends, table_size_for(backends.len()))
         .map_err(|e| e.to_string())?;
     Ok(b.maglev(&table))
 }

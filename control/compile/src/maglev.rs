@@ -99,14 +99,6 @@ pub fn table_size_for(backends: usize) -> u32 {
     n
 }
 
-/// Table size for a cluster hashed by RingHash/Maglev: the same as an L4 service's (65537 up to
-/// 655 endpoints, Envoy's default too), 256 KiB per hashed cluster. Smaller tables keep the ≈1/N
-/// remap on average but not in the tail: with 3 endpoints and 1021 slots, removing one moved up
-/// to 8% of the survivors' slots over 200 random endpoint sets, against at most 0.7% at 65537.
-pub(crate) fn cluster_table_size(endpoints: usize) -> u32 {
-    table_size_for(endpoints)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,8 +109,7 @@ mod tests {
         assert_eq!(table_size_for(655), DEFAULT_TABLE_SIZE);
         let big = table_size_for(10_000);
         assert!(is_prime(big) && big >= 999_000, "{big}");
-        assert_eq!(cluster_table_size(3), DEFAULT_TABLE_SIZE);
-        assert!(is_prime(cluster_table_size(1000)) && cluster_table_size(1000) >= 99_000);
+        assert!(is_prime(table_size_for(1000)) && table_size_for(1000) >= 99_000);
     }
 
     #[test]
