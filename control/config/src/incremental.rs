@@ -117,25 +117,19 @@ impl ParseCache {
             return crate::parse(text);
         }
         let text = text.trim_start_matches('\u{feff}');
-        let mut kept = self.kept.take();
-        if let Some(k) = &kept
-            && let Some(splice) = k.keys.layout.as_ref().and_then(|l| l.splice(text))
-            && let Ok(route) = sonic_rs::from_str::<RawHttpRoute>(splice.text)
-            && let Some(k) = kept.take()
-        {
-            let mut husk = Config::default();
-            let parsed = self.parse_spliced(text, k, &splice, route, &mut husk);
-            self.husk = Some(husk);
-            return match parsed {
-                Some((config, keys)) => {
-                    self.pending = Some(keys);
-                    Ok(config)
-                }
-                None => crate::parse(text),
-            };
-        }
+        let kept = self.kept.take();
+        let spliced = kept.as_ref().and_then(|k| {
+            let splice = k.keys.layout.as_ref()?.splice(text)?;
+            let route = sonic_rs::from_str::<RawHttpRoute>(splice.text).ok()?;
+            Some((splice, route))
+        });
         let mut husk = kept.as_ref().map(|_| Config::default());
-        let parsed = self.parse_sections(text, kept, husk.as_mut());
+        let parsed = match (kept, spliced, husk.as_mut()) {
+            (Some(k), Some((splice, route)), Some(husk)) => {
+                self.parse_spliced(text, k, &splice, route, husk)
+            }
+            (kept, _, husk) => self.parse_sections(text, kept, husk),
+        };
         self.husk = husk;
         match parsed {
             Some((config, keys)) => {
