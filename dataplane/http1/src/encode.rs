@@ -7,7 +7,8 @@
 //! the `write_*` functions leave it at the last complete line. An `Err` here is the caller's
 //! mistake, not the peer's: its `status()` does not apply.
 //!
-//! Order of use: [`encode_request`] / [`encode_response`] for a parsed head, or
+//! Order of use: [`encode_request`] / [`encode_response`] for a parsed head (or
+//! [`encode_edited_request`] / [`encode_edited_response`], the same with an [`Edit`]), or
 //! [`write_request_line`] / [`write_status_line`], then [`write_fields`] / [`write_field`],
 //! then [`end_head`]. The body is framed separately (see [`crate::chunk_encode`]).
 
@@ -111,6 +112,34 @@ pub fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), E
     Ok(())
 }
 
+/// [`Rewrite`] with its lists as iterators, so that a caller can chain several lists (a
+/// route's, the forwarding fields, the framing's) without building one per head.
+#[derive(Debug, Clone, Copy)]
+pub struct Edit<D, A> {
+    /// As [`Rewrite::drop_hop_by_hop`].
+    pub drop_hop_by_hop: bool,
+    /// Names of fields to remove (case-insensitive); iterated once per field of the head.
+    pub drop: D,
+    /// Fields to append after the kept ones, in order.
+    pub add: A,
+}
+
+impl<'a> Rewrite<'a> {
+    /// The same rewrite as an [`Edit`].
+    fn edit(
+        &self,
+    ) -> Edit<
+        impl Iterator<Item = &'a [u8]> + Clone + 'a,
+        impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a,
+    > {
+        Edit {
+            drop_hop_by_hop: self.drop_hop_by_hop,
+            drop: self.drop.iter().copied(),
+            add: self.add.iter().copied(),
+        }
+    }
+}
+
 /// Writes the fields of a parsed head (read from `buf`) that `rewrite` keeps, then its added
 /// fields.
 pub fn write_fields(
@@ -119,14 +148,28 @@ pub fn write_fields(
     buf: &[u8],
     rewrite: &Rewrite<'_>,
 ) -> Result<(), Error> {
+    write_edited_fields(out, fields, buf, rewrite.edit())
+}
+
+/// [`write_fields`] with an [`Edit`].
+pub fn write_edited_fields<'d, 'a, D, A>(
+    out: &mut Vec<u8>,
+    fields: &Fields,
+    buf: &[u8],
+    edit: Edit<D, A>,
+) -> Result<(), Error>
+where
+    D: Iterator<Item = &'d [u8]> + Clone,
+    A: Iterator<Item = (&'a [u8], &'a [u8])>,
+{
     for (name, value) in fields.iter(buf) {
-        let dropped = rewrite.drop.iter().any(|d| name.eq_ignore_ascii_case(d))
-            || (rewrite.drop_hop_by_hop && is_hop_by_hop(name, fields, buf));
+        let dropped = edit.drop.clone().any(|d| name.eq_ignore_ascii_case(d))
+            || (edit.drop_hop_by_hop && is_hop_by_hop(name, fields, buf));
         if !dropped {
             write_field(out, name, value)?;
         }
     }
-    for (name, value) in rewrite.add {
+    for (name, value) in edit.add {
         write_field(out, name, value)?;
     }
     Ok(())
@@ -145,10 +188,24 @@ pub fn encode_request(
     buf: &[u8],
     rewrite: &Rewrite<'_>,
 ) -> Result<(), Error> {
+    encode_edited_request(out, head, buf, rewrite.edit())
+}
+
+/// [`encode_request`] with an [`Edit`].
+pub fn encode_edited_request<'d, 'a, D, A>(
+    out: &mut Vec<u8>,
+    head: &RequestHead,
+    buf: &[u8],
+    edit: Edit<D, A>,
+) -> Result<(), Error>
+where
+    D: Iterator<Item = &'d [u8]> + Clone,
+    A: Iterator<Item = (&'a [u8], &'a [u8])>,
+{
     let start = out.len();
     let method = head.method_name.get(buf);
     write_request_line(out, method, head.target.get(buf), Version::Http11)
-        .and_then(|()| write_fields(out, &head.fields, buf, rewrite))
+        .and_then(|()| write_edited_fields(out, &head.fields, buf, edit))
         .inspect_err(|_| out.truncate(start))?;
     end_head(out);
     Ok(())
@@ -162,9 +219,23 @@ pub fn encode_response(
     buf: &[u8],
     rewrite: &Rewrite<'_>,
 ) -> Result<(), Error> {
+    encode_edited_response(out, head, buf, rewrite.edit())
+}
+
+/// [`encode_response`] with an [`Edit`].
+pub fn encode_edited_response<'d, 'a, D, A>(
+    out: &mut Vec<u8>,
+    head: &ResponseHead,
+    buf: &[u8],
+    edit: Edit<D, A>,
+) -> Result<(), Error>
+where
+    D: Iterator<Item = &'d [u8]> + Clone,
+    A: Iterator<Item = (&'a [u8], &'a [u8])>,
+{
     let start = out.len();
     write_status_line(out, Version::Http11, head.status, head.reason.get(buf))
-        .and_then(|()| write_fields(out, &head.fields, buf, rewrite))
+        .and_then(|()| write_edited_fields(out, &head.fields, buf, edit))
         .inspect_err(|_| out.truncate(start))?;
     end_head(out);
     Ok(())

@@ -19,8 +19,8 @@
 use std::{io::Write, net::IpAddr};
 
 use strait_http1::{
-    Error, Fields, RequestHead, ResponseHead, Version, end_head, is_always_hop_by_hop,
-    is_hop_by_hop, write_field, write_request_line, write_status_line,
+    Edit, Error, RequestHead, ResponseHead, encode_edited_request, encode_edited_response,
+    is_always_hop_by_hop,
 };
 use strait_table::{HeaderOp, ModDirection, Route};
 
@@ -146,30 +146,6 @@ impl<'a> Extra<'a> {
     }
 }
 
-/// Writes the fields of `fields` (read from `buf`) that are neither hop-by-hop nor in `drop`
-/// (case-insensitive), then `mods`' added fields, then `extra`'s.
-fn write_edited<'d>(
-    out: &mut Vec<u8>,
-    fields: &Fields,
-    buf: &[u8],
-    drop: impl Iterator<Item = &'d [u8]> + Clone,
-    mods: &Mods<'_>,
-    extra: &Extra<'_>,
-) -> Result<(), Error> {
-    for (name, value) in fields.iter(buf) {
-        let dropped =
-            drop.clone().any(|d| name.eq_ignore_ascii_case(d)) || is_hop_by_hop(name, fields, buf);
-        if !dropped {
-            write_field(out, name, value)?;
-        }
-    }
-    for (name, value) in mods.added().chain(extra.iter()) {
-        write_field(out, name, value)?;
-    }
-    end_head(out);
-    Ok(())
-}
-
 /// Writes the head sent upstream. `chunked`: the body is re-chunked (the client sent it
 /// chunked); `upgrade`: the protocol the client asked to switch to, forwarded with
 /// `Connection: upgrade`.
@@ -189,13 +165,12 @@ pub(crate) fn upstream_request(
         extra.push(b"connection", b"upgrade");
         extra.push(b"upgrade", protocol);
     }
-    let start = out.len();
-    let method = head.method_name.get(buf);
-    // The request line is HTTP/1.1, the only version spoken upstream.
-    let drop = mods.dropped().chain([&b"expect"[..]]);
-    write_request_line(out, method, head.target.get(buf), Version::Http11)
-        .and_then(|()| write_edited(out, &head.fields, buf, drop, mods, &extra))
-        .inspect_err(|_| out.truncate(start))
+    let edit = Edit {
+        drop_hop_by_hop: true,
+        drop: mods.dropped().chain([&b"expect"[..]]),
+        add: mods.added().chain(extra.iter()),
+    };
+    encode_edited_request(out, head, buf, edit)
 }
 
 /// How the client's response is framed.
@@ -239,12 +214,12 @@ pub(crate) fn client_response(
     } else {
         &[]
     };
-    let drop = mods.dropped().chain(length.iter().copied());
-    let start = out.len();
-    // The status line is HTTP/1.1, whatever the upstream spoke.
-    write_status_line(out, Version::Http11, head.status, head.reason.get(buf))
-        .and_then(|()| write_edited(out, &head.fields, buf, drop, mods, &extra))
-        .inspect_err(|_| out.truncate(start))
+    let edit = Edit {
+        drop_hop_by_hop: true,
+        drop: mods.dropped().chain(length.iter().copied()),
+        add: mods.added().chain(extra.iter()),
+    };
+    encode_edited_response(out, head, buf, edit)
 }
 
 #[cfg(test)]
