@@ -202,13 +202,10 @@ where
     D: Iterator<Item = &'d [u8]> + Clone,
     A: Iterator<Item = (&'a [u8], &'a [u8])>,
 {
-    let start = out.len();
     let method = head.method_name.get(buf);
-    write_request_line(out, method, head.target.get(buf), Version::Http11)
-        .and_then(|()| write_edited_fields(out, &head.fields, buf, edit))
-        .inspect_err(|_| out.truncate(start))?;
-    end_head(out);
-    Ok(())
+    let line =
+        |out: &mut Vec<u8>| write_request_line(out, method, head.target.get(buf), Version::Http11);
+    encode_head(out, line, &head.fields, buf, edit)
 }
 
 /// Writes a whole response head: its own status line (as HTTP/1.1), the fields `rewrite`
@@ -233,9 +230,28 @@ where
     D: Iterator<Item = &'d [u8]> + Clone,
     A: Iterator<Item = (&'a [u8], &'a [u8])>,
 {
+    let line = |out: &mut Vec<u8>| {
+        write_status_line(out, Version::Http11, head.status, head.reason.get(buf))
+    };
+    encode_head(out, line, &head.fields, buf, edit)
+}
+
+/// A head: its start line written by `line`, the fields `edit` keeps and adds, the empty
+/// line; on `Err`, `out` as it was.
+fn encode_head<'d, 'a, D, A>(
+    out: &mut Vec<u8>,
+    line: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
+    fields: &Fields,
+    buf: &[u8],
+    edit: Edit<D, A>,
+) -> Result<(), Error>
+where
+    D: Iterator<Item = &'d [u8]> + Clone,
+    A: Iterator<Item = (&'a [u8], &'a [u8])>,
+{
     let start = out.len();
-    write_status_line(out, Version::Http11, head.status, head.reason.get(buf))
-        .and_then(|()| write_edited_fields(out, &head.fields, buf, edit))
+    line(out)
+        .and_then(|()| write_edited_fields(out, fields, buf, edit))
         .inspect_err(|_| out.truncate(start))?;
     end_head(out);
     Ok(())
