@@ -220,14 +220,36 @@ impl Conntrack {
         KeyHash(self.hasher.hash(key))
     }
 
-    /// Reads the memory a lookup of `key` (hashed `h`) at `now` will read — its bucket window
-    /// and, on a tag match, the connection's slot — and says whether a live connection holds
-    /// the key. Changes nothing. A pass of these over a burst, before the burst is processed,
-    /// lets the CPU overlap the cache misses of many keys instead of taking them in turn.
+    /// Starts loading the bucket window a lookup hashed `h` scans (a prefetch: it returns at
+    /// once and changes nothing). See [`Conntrack::prefetch_slot`] for the second step.
     #[inline]
-    pub fn touch(&self, key: &FlowKey, h: KeyHash, now: u64) -> bool {
-        self.find(key, h.0)
-            .is_some_and(|(index, _, _)| !self.expired_at(index, now))
+    pub fn prefetch_window(&self, h: KeyHash) {
+        let start = h.0.home & self.mask;
+        match self.buckets.get(start..start + WINDOW) {
+            Some(window) => strait_cpu::prefetch_run(window),
+            // A window that wraps: its two ends are the last and the first bucket.
+            None => {
+                strait_cpu::prefetch_run(&self.buckets[start..]);
+                strait_cpu::prefetch(&self.buckets[0]);
+            }
+        }
+    }
+
+    /// Starts loading the slot of the first bucket in `h`'s window that carries `h`'s tag: the
+    /// slot a lookup will compare first. Reads the window (best after
+    /// [`Conntrack::prefetch_window`] had time to bring it in); changes nothing.
+    #[inline]
+    pub fn prefetch_slot(&self, h: KeyHash) {
+        let h = h.0;
+        let start = h.home & self.mask;
+        let window = self.buckets.get(start..start + WINDOW).unwrap_or(&[]);
+        let found = window
+            .iter()
+            .find(|b| b.tag == h.tag && !b.is_empty())
+            .and_then(|b| self.slots.get((b.entry >> 1) as usize));
+        if let Some(slot) = found {
+            strait_cpu::prefetch(slot);
+        }
     }
 
     /// The connection `id` names, or `None` if it has been released. Does not check expiry.

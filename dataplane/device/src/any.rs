@@ -191,6 +191,15 @@ impl Port for AnyPort {
     }
 
     #[inline]
+    fn rx_burst_ahead<C, A, F>(&mut self, max: usize, cx: &mut C, ahead: A, f: F) -> usize
+    where
+        A: FnMut(&mut C, &[u8]),
+        F: FnMut(&mut C, &mut [u8], usize) -> Verdict,
+    {
+        each!(self, p => p.rx_burst_ahead(max, cx, ahead, f))
+    }
+
+    #[inline]
     fn send(&mut self, frame: &[u8]) -> bool {
         each!(self, p => p.send(frame))
     }

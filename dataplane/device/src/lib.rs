@@ -94,6 +94,20 @@ pub trait Port {
     where
         F: FnMut(&mut [u8], usize) -> Verdict;
 
+    /// [`Port::rx_burst`], first showing every received frame, read-only and in order, to
+    /// `ahead` before any of them goes to `f`, both with `cx` (the state they share, typically
+    /// the pipeline): the caller can start the cache misses of the whole burst (its table
+    /// lookups) before it processes the first frame. A port that cannot see a burst before
+    /// lending it out skips `ahead`, which then changes nothing but timing.
+    fn rx_burst_ahead<C, A, F>(&mut self, max: usize, cx: &mut C, ahead: A, mut f: F) -> usize
+    where
+        A: FnMut(&mut C, &[u8]),
+        F: FnMut(&mut C, &mut [u8], usize) -> Verdict,
+    {
+        let _ = ahead;
+        self.rx_burst(max, |buf, len| f(cx, buf, len))
+    }
+
     /// Queues a copy of `frame` for transmission. Returns false (and counts `tx_full`) if
     /// the transmit ring has no room, or the frame is larger than the port's buffers.
     fn send(&mut self, frame: &[u8]) -> bool;

@@ -136,6 +136,25 @@ impl Port for MemoryPort {
         received
     }
 
+    fn rx_burst_ahead<C, A, F>(&mut self, max: usize, cx: &mut C, mut ahead: A, mut f: F) -> usize
+    where
+        A: FnMut(&mut C, &[u8]),
+        F: FnMut(&mut C, &mut [u8], usize) -> Verdict,
+    {
+        // The frames `rx_burst` will load next, in order: queued ones, then the replay.
+        let queued = self.queue.iter().take(max);
+        let shown = queued.len();
+        queued.for_each(|frame| ahead(cx, frame));
+        let replay = &self.replay;
+        let wrapped = replay.frames[replay.next..]
+            .iter()
+            .chain(&replay.frames[..replay.next]);
+        for &(start, len) in wrapped.take(max - shown) {
+            ahead(cx, &replay.bytes[start..start + len]);
+        }
+        self.rx_burst(max, |buf, len| f(cx, buf, len))
+    }
+
     fn send(&mut self, frame: &[u8]) -> bool {
         if frame.len() > self.buf.len() {
             self.stats.tx_full += 1;
@@ -203,5 +222,36 @@ mod tests {
         assert!(port.send(&[1, 2]));
         assert_eq!(port.take_sent(), vec![vec![1]]);
         assert_eq!(port.sent_bytes(), 3);
+    }
+
+    #[test]
+    fn a_burst_is_shown_ahead_in_the_order_it_is_received() {
+        let mut port = MemoryPort::new();
+        port.set_capture(false);
+        port.replay([[10u8], [11], [12]]);
+        port.inject(&[1]);
+        port.inject(&[2]);
+        // (shown ahead, received), in order, for each burst.
+        let mut seen: (Vec<u8>, Vec<u8>) = Default::default();
+        let mut burst = |port: &mut MemoryPort, max| {
+            seen = Default::default();
+            port.rx_burst_ahead(
+                max,
+                &mut seen,
+                |seen, f| seen.0.push(f[0]),
+                |seen, buf, _| {
+                    seen.1.push(buf[0]);
+                    Verdict::Drop
+                },
+            );
+            seen.clone()
+        };
+        assert_eq!(
+            burst(&mut port, 4),
+            (vec![1, 2, 10, 11], vec![1, 2, 10, 11])
+        );
+        // The replay wraps around; a burst longer than it shows each frame once.
+        assert_eq!(burst(&mut port, 2), (vec![12, 10], vec![12, 10]));
+        assert_eq!(burst(&mut port, 5).0, vec![11, 12, 10]);
     }
 }

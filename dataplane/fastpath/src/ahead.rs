@@ -1,18 +1,22 @@
-//! The optional first pass over a burst: [`Pipeline::look_ahead`].
+//! Looking ahead over a burst: [`Pipeline::ahead`] and the prefetches it drives.
 //!
 //! At a high flow count most of a frame's time is two dependent cache misses in the connection
-//! table (bucket window, then slot). Processed one by one, a burst takes them in series. This
-//! pass reads each frame's flow key, hashes it and reads the table the way the lookup will, so
-//! the loads of different frames are independent and the CPU overlaps them (memory-level
-//! parallelism, without prefetch intrinsics); [`Pipeline::process`] then finds them in cache.
+//! table: its bucket window, then its slot. Taken frame by frame they come one after another.
+//! A port that can show a burst's frames before handing them out (`Port::rx_burst_ahead` of
+//! `strait-device`) lets the pipeline hash every frame's key
+//! first and prefetch its bucket window; while the burst is processed, the slot of the frame
+//! [`SLOT_DISTANCE`] places ahead is prefetched too (its window is in cache by then). The misses
+//! of a whole burst overlap instead of adding up.
 //!
 //! # Invariants
-//! * It changes nothing: no counter, no connection, no frame. Skipping it, or handing it other
-//!   frames than the ones processed next, changes only timing.
+//! * Looking ahead changes nothing: no counter, no connection, no frame. Skipping it, or
+//!   handing it other frames than the ones processed next, changes only timing.
 //! * [`flow_key`] is a hint, not a parser: it reads untagged or single-tagged IPv4/IPv6
 //!   TCP/UDP headers without validating them (`parse_frame` still does that), returns `None`
 //!   for anything else and never reads outside the frame.
+//! * At most [`AHEAD_MAX`] frames per burst are remembered; later ones are not looked at.
 
+use strait_conntrack::KeyHash;
 use strait_packet::FlowKey;
 use strait_packet::ethernet::{HEADER_LEN, VLAN_TAG_LEN, ethertype};
 use strait_packet::ip::protocol;
@@ -61,20 +65,69 @@ pub(crate) fn flow_key(frame: &[u8]) -> Option<FlowKey> {
     })
 }
 
-impl Pipeline {
-    /// The first pass over a burst (see the module documentation): call it after
-    /// [`Pipeline::begin_burst`] with the frames about to go through [`Pipeline::process`].
-    /// Returns how many of them belong to a live connection of this worker.
-    pub fn look_ahead<'f>(&self, frames: impl IntoIterator<Item = &'f [u8]>) -> usize {
-        let mut live = 0;
-        for frame in frames {
-            if let Some(key) = flow_key(frame) {
-                let h = self.conntrack.hash(&key);
-                live += usize::from(self.conntrack.touch(&key, h, self.now));
-            }
+/// Frames of one burst the pipeline remembers from [`Pipeline::ahead`].
+pub const AHEAD_MAX: usize = 64;
+
+/// How many frames before its turn a frame's connection slot is prefetched: far enough for the
+/// load to land before the frame is processed, near enough for its window to be in cache.
+pub const SLOT_DISTANCE: usize = 4;
+
+/// The hashes of the burst's frames seen ahead, and how far processing has got.
+#[derive(Debug)]
+pub(crate) struct Ahead {
+    hashes: [Option<KeyHash>; AHEAD_MAX],
+    len: usize,
+    next: usize,
+}
+
+impl Default for Ahead {
+    fn default() -> Self {
+        Ahead {
+            hashes: [None; AHEAD_MAX],
+            len: 0,
+            next: 0,
         }
-        // The count is what makes the reads necessary: keep the compiler from dropping them.
-        core::hint::black_box(live)
+    }
+}
+
+impl Ahead {
+    /// Forgets the last burst.
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+        self.next = 0;
+    }
+}
+
+impl Pipeline {
+    /// Shows the pipeline a frame of this burst before any of the burst is processed (see the
+    /// module documentation): call it after [`Pipeline::begin_burst`], once per received
+    /// frame, in the order [`Pipeline::process`] will get them.
+    #[inline]
+    pub fn ahead(&mut self, frame: &[u8]) {
+        let a = &mut self.ahead;
+        if a.len == AHEAD_MAX {
+            return;
+        }
+        let h = flow_key(frame).map(|key| self.conntrack.hash(&key));
+        if let Some(h) = h {
+            self.conntrack.prefetch_window(h);
+        }
+        a.hashes[a.len] = h;
+        a.len += 1;
+    }
+
+    /// One received frame is about to be processed: prefetch the slot of the frame
+    /// [`SLOT_DISTANCE`] places later (and, before the first, of the ones up to it).
+    #[inline]
+    pub(crate) fn step_ahead(&mut self) {
+        let a = &mut self.ahead;
+        let i = a.next;
+        a.next += 1;
+        let end = (i + SLOT_DISTANCE + 1).min(a.len);
+        let first = if i == 0 { 0 } else { i + SLOT_DISTANCE };
+        for h in a.hashes.get(first..end).unwrap_or(&[]).iter().flatten() {
+            self.conntrack.prefetch_slot(*h);
+        }
     }
 }
 

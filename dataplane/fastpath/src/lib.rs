@@ -29,6 +29,7 @@ mod snat_pool;
 pub mod steer;
 mod view;
 
+pub use ahead::{AHEAD_MAX, SLOT_DISTANCE};
 pub use counters::{Counters, counter};
 pub use neighbour::{NeighbourCache, Neighbours};
 pub use node::{DEFAULT_SNAT_PORTS, Exception, NodeConfig};

@@ -4,8 +4,9 @@
 //! 1. [`Pipeline::begin_burst`] with the tables the worker entered for this burst (one RCU
 //!    load) and the time: rebuilds the per-generation view if the generation moved and
 //!    catches up with the neighbour table.
-//! 2. Optionally [`Pipeline::look_ahead`] over the burst's frames (reads the connection table
-//!    early so the cache misses of different frames overlap; changes nothing).
+//! 2. Optionally [`Pipeline::ahead`] with each of the burst's received frames before any is
+//!    processed (prefetches the connection table so the misses of different frames overlap;
+//!    changes nothing).
 //! 3. [`Pipeline::process`] for each frame (received, or handed over by another core with
 //!    `steered = true`), acting on the returned [`Action`].
 //! 4. [`Pipeline::end_burst`]: a bounded conntrack expiry sweep; then
@@ -27,6 +28,7 @@ use strait_packet::ip::protocol;
 use strait_packet::{Kind, parse_frame};
 use strait_table::Image;
 
+use crate::ahead::Ahead;
 use crate::counters::{Counters, counter};
 use crate::discovery::{self, Outcome};
 use crate::neighbour::{NeighbourCache, Neighbours};
@@ -78,6 +80,8 @@ pub struct Pipeline {
     pub(crate) outbox: Outbox,
     /// Next hops to resolve ahead of traffic (worker 0, after a new generation).
     pub(crate) resolve: Vec<[u8; 16]>,
+    /// What [`Pipeline::ahead`] saw of this burst.
+    pub(crate) ahead: Ahead,
 }
 
 impl Pipeline {
@@ -106,12 +110,14 @@ impl Pipeline {
             now: 0,
             outbox: Outbox::default(),
             resolve: Vec::new(),
+            ahead: Ahead::default(),
         })
     }
 
     /// Starts a burst at time `now` (ns) with `image` (see the module documentation).
     pub fn begin_burst<B: AsRef<[u8]>>(&mut self, image: Option<&Image<B>>, now: u64) {
         self.now = now;
+        self.ahead.clear();
         if let Some(image) = image
             && image.generation() != self.view.generation
         {
@@ -167,6 +173,8 @@ impl Pipeline {
         self.counters.inc(counter::RX);
         if steered {
             self.counters.inc(counter::STEERED_IN);
+        } else {
+            self.step_ahead();
         }
         let len = len.min(buf.len());
         // Matched by reference: `Parsed` is ~100 bytes, and moving it (and the `L4` inside)

@@ -405,3 +405,88 @@ fn ipip_and_gue_services_encapsulate_towards_the_backend() {
         );
     }
 }
+
+/// Runs `frames` as bursts of `burst`, showing each burst's frames (or, with `shown`, other
+/// frames) to `Pipeline::ahead` first; returns every action and frame after.
+fn bursts(
+    rig: &mut Rig,
+    frames: &[Vec<u8>],
+    burst: usize,
+    shown: Option<&[Vec<u8>]>,
+) -> Vec<(Action, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (b, chunk) in frames.chunks(burst).enumerate() {
+        rig.now += 1_000;
+        rig.pipeline.begin_burst(Some(&rig.image), rig.now);
+        match shown {
+            Some(other) => other
+                .iter()
+                .cycle()
+                .skip(b * 7)
+                .take(burst)
+                .for_each(|f| rig.pipeline.ahead(f)),
+            None => chunk.iter().for_each(|f| rig.pipeline.ahead(f)),
+        }
+        for f in chunk {
+            let mut buf = vec![0u8; 2048];
+            buf[..f.len()].copy_from_slice(f);
+            let action = rig
+                .pipeline
+                .process(Some(&rig.image), &mut buf, f.len(), false, &healthy);
+            let n = match action {
+                Action::Tx(n) => n,
+                _ => 0,
+            };
+            out.push((action, buf[..n].to_vec()));
+        }
+        rig.pipeline.end_burst();
+    }
+    out
+}
+
+#[test]
+fn looking_ahead_changes_only_timing() {
+    // New flows to both VIPs, their next packets, replies, ARP, truncated and not-ours frames,
+    // in bursts longer than the pipeline remembers.
+    let mut frames = Vec::new();
+    for i in 0..150u16 {
+        frames.push(syn(30000 + i));
+        frames.push(tcp6(
+            v6(CLIENT6),
+            30000 + i,
+            v6("2001:2::100"),
+            80,
+            CLIENT_MAC,
+            NODE_MAC,
+        ));
+        if i % 10 == 0 {
+            frames.push(syn(30000 + i)[..30].to_vec());
+            frames.push(arp_request(CLIENT_MAC, CLIENT4, SNAT4));
+            frames.push(udp4(CLIENT4, 5000 + i, [198, 18, 9, 9], 53));
+        }
+    }
+    frames.extend((0..150u16).map(|i| syn(30000 + i)));
+    let run = |how: u8| {
+        let mut rig = Rig::new(image(1, &three(L4Mode::FullNat)));
+        rig.learn_all(3);
+        let burst = strait_fastpath::AHEAD_MAX + 16;
+        let out = match how {
+            0 => bursts(&mut rig, &frames, burst, Some(&[])),
+            1 => bursts(&mut rig, &frames, burst, None),
+            _ => bursts(&mut rig, &frames, burst, Some(&frames[100..])),
+        };
+        (out, *rig.pipeline.counters().values())
+    };
+    let (plain, plain_counters) = run(0);
+    let sent = plain
+        .iter()
+        .filter(|(a, _)| matches!(a, Action::Tx(_)))
+        .count();
+    // 300 new flows, 150 second packets and 15 ARP replies.
+    assert_eq!(sent, 465, "the flows are forwarded");
+    for how in [1, 2] {
+        let (out, counters) = run(how);
+        assert_eq!(out, plain, "frames and actions, look-ahead {how}");
+        assert_eq!(counters, plain_counters, "counters, look-ahead {how}");
+    }
+}

@@ -56,8 +56,13 @@ impl PacketPath {
                 port.send(&buf[..n]);
             }
         });
-        work += port.rx_burst(self.burst, |buf, len| {
-            match pipeline.process(image, buf, len, false, &health) {
+        // Every received frame is shown to the pipeline first, so the connection-table misses
+        // of the burst overlap (see `Pipeline::ahead`).
+        work += port.rx_burst_ahead(
+            self.burst,
+            pipeline,
+            |pipeline, frame| pipeline.ahead(frame),
+            |pipeline, buf, len| match pipeline.process(image, buf, len, false, &health) {
                 Action::Tx(n) => Verdict::Tx(n),
                 Action::Steer(owner) => {
                     if !handoff.send(owner, &buf[..len]) {
@@ -66,8 +71,8 @@ impl PacketPath {
                     Verdict::Drop
                 }
                 Action::Kernel | Action::Drop => Verdict::Drop,
-            }
-        });
+            },
+        );
         pipeline.end_burst();
         pipeline.drain_outbox(|frame| {
             port.send(frame);

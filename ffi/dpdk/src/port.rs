@@ -440,17 +440,42 @@ impl RxQueue {
     where
         F: FnMut(Mbuf<'_>),
     {
+        self.rx_burst_ahead(max, &mut (), |_, _| {}, |_, m| f(m))
+    }
+
+    /// [`RxQueue::rx_burst`], first showing each received frame's data to `ahead`, in order,
+    /// before any frame goes to `f` (both with `cx`): a caller can start the table lookups of
+    /// the whole burst before it processes the first frame.
+    #[inline]
+    pub fn rx_burst_ahead<C, A, F>(
+        &mut self,
+        max: usize,
+        cx: &mut C,
+        mut ahead: A,
+        mut f: F,
+    ) -> usize
+    where
+        A: FnMut(&mut C, &[u8]),
+        F: FnMut(&mut C, Mbuf<'_>),
+    {
         let mut raw = [std::ptr::null_mut::<rte_mbuf>(); MAX_BURST];
         let max = u16::try_from(max.min(MAX_BURST)).expect("MAX_BURST fits");
         // SAFETY: this thread alone polls (port, queue) (invariants); raw holds `max` slots.
         let n = unsafe {
             dpdk_sys::strait_rte_eth_rx_burst(self.port.info.id, self.queue, raw.as_mut_ptr(), max)
         };
-        for &m in &raw[..usize::from(n)] {
-            if let Some(m) = NonNull::new(m) {
-                // SAFETY: a received mbuf is ours; its pool lives as long as the port,
-                // which `self` holds for the borrow.
-                f(unsafe { Mbuf::from_raw(m) });
+        let mut owned: [Option<Mbuf<'_>>; MAX_BURST] = std::array::from_fn(|_| None);
+        for (slot, &m) in owned.iter_mut().zip(&raw[..usize::from(n)]) {
+            // SAFETY: a received mbuf is ours (taken once, here); its pool lives as long as
+            // the port, which `self` holds for the borrow.
+            *slot = NonNull::new(m).map(|m| unsafe { Mbuf::from_raw(m) });
+        }
+        for m in owned[..usize::from(n)].iter().flatten() {
+            ahead(cx, m.as_ref());
+        }
+        for m in owned[..usize::from(n)].iter_mut() {
+            if let Some(m) = m.take() {
+                f(cx, m);
             }
         }
         usize::from(n)

@@ -52,12 +52,15 @@ fn main() {
     let mut pipeline_burst = |port: &mut MemoryPort| {
         now += 1_000;
         pipeline.begin_burst(Some(&image), now);
-        let n = port.rx_burst(BURST, |buf, len| {
-            match pipeline.process(Some(&image), buf, len, false, &healthy) {
+        let n = port.rx_burst_ahead(
+            BURST,
+            &mut pipeline,
+            |pipeline, frame| pipeline.ahead(frame),
+            |pipeline, buf, len| match pipeline.process(Some(&image), buf, len, false, &healthy) {
                 Action::Tx(n) => Verdict::Tx(n),
                 _ => Verdict::Drop,
-            }
-        });
+            },
+        );
         pipeline.end_burst();
         port.flush();
         n

@@ -112,15 +112,24 @@ impl Port for DpdkPort {
     where
         F: FnMut(&mut [u8], usize) -> Verdict,
     {
+        self.rx_burst_ahead(max, &mut (), |_, _| {}, |_, buf, len| f(buf, len))
+    }
+
+    #[inline]
+    fn rx_burst_ahead<C, A, F>(&mut self, max: usize, cx: &mut C, ahead: A, mut f: F) -> usize
+    where
+        A: FnMut(&mut C, &[u8]),
+        F: FnMut(&mut C, &mut [u8], usize) -> Verdict,
+    {
         strait_dpdk::register_thread();
         let (tx, stats) = (&mut self.tx, &mut self.stats);
-        let n = self.rx.rx_burst(max, |mut m| {
+        let n = self.rx.rx_burst_ahead(max, cx, ahead, |cx, mut m| {
             if !m.is_contiguous() {
                 stats.rx_dropped += 1;
                 return;
             }
             let len = m.len();
-            if let Verdict::Tx(n) = f(m.room_mut(), len)
+            if let Verdict::Tx(n) = f(cx, m.room_mut(), len)
                 && m.set_len(n)
             {
                 count(stats, tx.push(m));

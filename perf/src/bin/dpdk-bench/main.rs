@@ -9,9 +9,10 @@
 //! * **Strait**, in this process: EAL without hugepages (`--huge` to use them), the ring opened
 //!   through `strait_device::open` (`DeviceKind::Dpdk`, the data plane's own port), the real
 //!   [`Pipeline`] with the `l4bench` image (full NAT, 16 backends). The ring is primed with
-//!   `--in-flight` client frames; then each burst runs `begin_burst`, `rx_burst` (each frame
-//!   through `Pipeline::process`, which must forward it; its buffer is then overwritten with
-//!   the client frame of the next flow, round-robin over `--flows` (100k), and sent),
+//!   `--in-flight` client frames; then each burst runs `begin_burst`, `rx_burst_ahead` (every
+//!   frame shown to `Pipeline::ahead`, then each through `Pipeline::process`, which must
+//!   forward it; its buffer is then overwritten with the client frame of the next flow,
+//!   round-robin over `--flows` (100k), and sent),
 //!   `end_burst`, `flush`. So every frame the pipeline sees is a client frame of the next flow,
 //!   as on the memory device in `l4-pipeline`. One pass over every flow first puts them all in
 //!   the connection table. The pipeline's clock runs only while it does.

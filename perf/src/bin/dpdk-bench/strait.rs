@@ -73,20 +73,25 @@ impl Strait {
             ..
         } = self;
         pipeline.begin_burst(Some(&*image), *now);
-        let n = port.rx_burst(BURST, |buf, len| {
-            if !matches!(
-                pipeline.process(Some(&*image), buf, len, false, &healthy),
-                Action::Tx(_)
-            ) {
-                *not_tx += 1;
-            }
-            buf[..FRAME_LEN].copy_from_slice(&frames[*next]);
-            *next += 1;
-            if *next == frames.len() {
-                *next = 0;
-            }
-            Verdict::Tx(FRAME_LEN)
-        });
+        let n = port.rx_burst_ahead(
+            BURST,
+            pipeline,
+            |pipeline, frame| pipeline.ahead(frame),
+            |pipeline, buf, len| {
+                if !matches!(
+                    pipeline.process(Some(&*image), buf, len, false, &healthy),
+                    Action::Tx(_)
+                ) {
+                    *not_tx += 1;
+                }
+                buf[..FRAME_LEN].copy_from_slice(&frames[*next]);
+                *next += 1;
+                if *next == frames.len() {
+                    *next = 0;
+                }
+                Verdict::Tx(FRAME_LEN)
+            },
+        );
         pipeline.end_burst();
         port.flush();
         n
