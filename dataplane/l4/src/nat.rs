@@ -172,10 +172,13 @@ pub fn rewrite_ends(
             h[16..20].copy_from_slice(&new_d.to_be_bytes());
             let mut ip_delta = delta;
             if route {
-                // TTL and protocol share the word at 8.
+                // TTL and protocol share the word at 8. The new word is made in a register:
+                // reading it back after the one-byte store would stall the load until the
+                // store retires (the store cannot forward to a wider load).
                 let old = be16(h, 8);
-                h[8] = h[8].saturating_sub(1);
-                ip_delta += u64::from(delta16(old, be16(h, 8)));
+                let ttl = h[8].saturating_sub(1);
+                h[8] = ttl;
+                ip_delta += u64::from(delta16(old, u16::from(ttl) << 8 | old & 0xff));
             }
             let csum = apply(be16(h, 10), ip_delta);
             h[10..12].copy_from_slice(&csum.to_be_bytes());

@@ -11,21 +11,45 @@
 //! * On targets without a prefetch instruction the functions do nothing.
 #![no_std]
 
+/// A cache line's size on the targets Strait runs on.
+pub const CACHE_LINE: usize = 64;
+
 /// Asks the CPU to bring the cache line holding the start of `value` into every cache level,
 /// for reading. Returns at once; see the module documentation.
 #[inline(always)]
 pub fn prefetch<T: ?Sized>(value: &T) {
+    prefetch_at(core::ptr::from_ref(value).cast::<u8>());
+}
+
+/// [`prefetch`] of every cache line `value` occupies (a record larger than a line, or one
+/// that straddles two).
+#[inline(always)]
+pub fn prefetch_whole<T>(value: &T) {
+    let p = core::ptr::from_ref(value).cast::<u8>();
+    let size = core::mem::size_of::<T>();
+    let mut at = 0;
+    while at < size {
+        prefetch_at(p.wrapping_add(at));
+        at += CACHE_LINE;
+    }
+    if size > 0 {
+        prefetch_at(p.wrapping_add(size - 1));
+    }
+}
+
+#[inline(always)]
+fn prefetch_at(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let p = core::ptr::from_ref(value).cast::<i8>();
         // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has (it is in the x86_64
         // baseline the target is built for). A prefetch is a hint that never faults and never
-        // reads into a value the program sees, and `p` comes from a live reference anyway.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p) };
+        // reads into a value the program sees; the callers' addresses lie inside a live
+        // reference anyway.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
+    let _ = p;
 }
 
 /// [`prefetch`] of the cache lines holding `values[0]` and the last element: a short run of
@@ -49,6 +73,8 @@ mod tests {
         prefetch_run(&v[3..20]);
         prefetch_run::<u64>(&[]);
         prefetch("a str");
+        prefetch_whole(&v);
+        prefetch_whole(&());
         assert!(v.iter().enumerate().all(|(i, &x)| x == i as u64 * 3));
     }
 }
