@@ -153,6 +153,44 @@ fn agent_killed_the_data_plane_keeps_its_generation_and_reconnects() {
 }
 
 #[test]
+fn a_restarted_agent_restores_a_change_persisted_as_a_delta() {
+    let (mut node, workers, _) = node_running_demo();
+    let demo = std::fs::read_to_string(config("demo.yaml")).unwrap();
+    let changed = demo
+        .replace("{ name: web-a, weight: 70 }", "{ name: web-a, weight: 65 }")
+        .replace("{ name: web-b, weight: 30 }", "{ name: web-b, weight: 35 }");
+    assert_ne!(changed, demo);
+    node.apply_yaml(&changed);
+    node.wait_workers_on(2, workers);
+    // A two-digit change of a config of kilobytes is persisted as a delta of the state file.
+    let state = node.path("agent-state");
+    let delta = std::fs::metadata(state.join("state.delta")).expect("a delta file");
+    let whole = std::fs::metadata(state.join("state")).unwrap();
+    assert!(
+        delta.len() < whole.len() / 4,
+        "{} vs {}",
+        delta.len(),
+        whole.len()
+    );
+
+    node.agent.take().unwrap().kill9();
+    node.start_agent();
+    let status = node.wait_workers_on(2, workers);
+    assert_eq!(
+        status["generation"], 2,
+        "the restarted agent restored generation 2"
+    );
+    let out = node.ctl(&["get", "-o", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let refs = &got["httpRoutes"][1]["rules"][0]["backendRefs"];
+    assert_eq!(
+        (refs[0]["weight"].as_u64(), refs[1]["weight"].as_u64()),
+        (Some(65), Some(35))
+    );
+}
+
+#[test]
 fn data_plane_killed_the_restarted_one_serves_the_last_good_image_at_once() {
     let (mut node, workers, _) = node_running_demo();
     let (cores, _) = test_cores();

@@ -1,20 +1,32 @@
 //! The agent's persisted state: the last good config and the generation it was published as.
 //!
 //! Written for every accepted apply (temp file, fsync, rename, fsync of the directory), read
-//! once at start. The file is one JSON line (generation, health slots) followed by the config
-//! text exactly as the operator sent it: no escaping of a config of several MiB. A file that
-//! cannot be read back is moved aside and reported, and the agent starts empty: the data plane
-//! then keeps the tables it runs until a config is applied.
+//! once at start. The state file is one JSON line (generation, health slots) followed by the
+//! config text exactly as the operator sent it: no escaping of a config of several MiB. A file
+//! that cannot be read back is moved aside and reported, and the agent starts empty: the data
+//! plane then keeps the tables it runs until a config is applied.
+//!
+//! A push that changes a small part of the config (one route of thousands, the common case) is
+//! written as a [`delta`] file against the state file instead: a write and fsync of a few
+//! hundred bytes rather than of megabytes. A state that differs too much is written whole and
+//! becomes the new base; the delta is then removed (a leftover one names an older base and is
+//! ignored).
+
+mod delta;
 
 use std::{
     fs, io,
     path::{Path, PathBuf},
+    sync::{Arc, Mutex},
 };
 
 use serde::{Deserialize, Serialize};
 
 /// Name of the state file inside the state directory.
 pub const STATE_FILE: &str = "state";
+
+/// Name of the delta file (the last state, as a difference from the state file).
+pub const DELTA_FILE: &str = "state.delta";
 
 /// What survives an agent restart.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -91,6 +103,9 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     file: PathBuf,
+    delta: PathBuf,
+    /// What the state file holds; `None` until it is known (then the next save is whole).
+    base: Arc<Mutex<Option<delta::Base>>>,
 }
 
 impl Store {
@@ -107,50 +122,95 @@ impl Store {
             })?;
         Ok(Store {
             file: dir.join(STATE_FILE),
+            delta: dir.join(DELTA_FILE),
+            base: Arc::default(),
         })
     }
 
-    /// Reads the persisted state. A missing file is `None`; an unreadable one is moved aside to
-    /// `state.corrupt` and reported in the second value while the agent starts empty.
+    /// Reads the persisted state: the state file, with the delta applied if there is one for
+    /// it. A missing file is `None`; an unreadable one is moved aside (to `state.corrupt` or
+    /// `state.delta.corrupt`) and reported in the second value, and the agent starts with what
+    /// is left (nothing, or the state file without the delta).
     pub fn load(&self) -> (Option<Persisted>, Option<String>) {
-        let bytes = match fs::read(&self.file) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return (None, None),
-            Err(e) => return (None, Some(format!("reading {}: {e}", self.file.display()))),
+        let base = match read(&self.file, Persisted::decode) {
+            Ok(Some(base)) => base,
+            Ok(None) => return (None, None),
+            Err(e) => return (None, Some(e)),
         };
-        match Persisted::decode(bytes) {
-            Ok(p) => (Some(p), None),
-            Err(e) => {
-                let aside = self.file.with_extension("corrupt");
-                let moved = fs::rename(&self.file, &aside);
-                let msg = format!(
-                    "{} is not a valid state file ({e}); moved to {} ({})",
-                    self.file.display(),
-                    aside.display(),
-                    if moved.is_ok() { "ok" } else { "move failed" }
-                );
-                (None, Some(msg))
-            }
+        *self.base.lock().unwrap() = Some(delta::Base::of(&base));
+        match read(&self.delta, |bytes| delta::apply(&base, &bytes)) {
+            Ok(Some(Some(state))) => (Some(state), None),
+            // No delta, or one left behind for an older base.
+            Ok(Some(None) | None) => (Some(base), None),
+            Err(e) => (Some(base), Some(e)),
         }
     }
 
     /// Removes the persisted state (there was none before a failed first apply).
     pub fn clear(&self) -> Result<(), StoreError> {
-        match fs::remove_file(&self.file) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::Write {
-                path: self.file.clone(),
-                source: e,
-            }),
-            _ => Ok(()),
+        *self.base.lock().unwrap() = None;
+        for file in [&self.delta, &self.file] {
+            remove(file)?;
         }
+        Ok(())
     }
 
-    /// Durably replaces the persisted state.
+    /// Durably replaces the persisted state: as a delta against the state file when little
+    /// changed, else whole.
     pub fn save(&self, state: &Persisted) -> Result<(), StoreError> {
-        strait_shm::write_atomic(&self.file, &state.encode()).map_err(|source| StoreError::Write {
-            path: self.file.clone(),
-            source,
-        })
+        let mut base = self.base.lock().unwrap();
+        if let Some(bytes) = base.as_ref().and_then(|b| delta::encode(b, state)) {
+            return write(&self.delta, &bytes);
+        }
+        // From the rename on, the state file is no longer the base a delta on disk was made
+        // against: forget it, so a failure below leaves the next save writing whole.
+        *base = None;
+        write(&self.file, &state.encode())?;
+        remove(&self.delta)?;
+        *base = Some(delta::Base::of(state));
+        Ok(())
+    }
+}
+
+/// Reads `path` and decodes it with `decode`: `Ok(None)` if it does not exist; if it cannot be
+/// read or decoded, it is moved aside to `<path>.corrupt` and the error says so.
+fn read<T>(
+    path: &Path,
+    decode: impl FnOnce(Vec<u8>) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("reading {}: {e}", path.display())),
+    };
+    decode(bytes).map(Some).map_err(|e| {
+        let mut aside = path.as_os_str().to_owned();
+        aside.push(".corrupt");
+        let aside = PathBuf::from(aside);
+        let moved = fs::rename(path, &aside);
+        format!(
+            "{} is not a valid state file ({e}); moved to {} ({})",
+            path.display(),
+            aside.display(),
+            if moved.is_ok() { "ok" } else { "move failed" }
+        )
+    })
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    strait_shm::write_atomic(path, bytes).map_err(|source| StoreError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn remove(path: &Path) -> Result<(), StoreError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::Write {
+            path: path.to_owned(),
+            source: e,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -181,5 +241,93 @@ mod tests {
         assert!(err.unwrap().contains("not a valid state file"));
         assert!(dir.path().join("agent/state.corrupt").exists());
         assert_eq!(store.load(), (None, None));
+    }
+
+    fn state(generation: u64, routes: u32, weight: u32, slots: Vec<u32>) -> Persisted {
+        let mut config = String::from("{\"httpRoutes\": [");
+        for i in 0..routes {
+            let w = if i == routes / 2 { weight } else { 1 };
+            config.push_str(&format!("{{\"name\": \"r{i}\", \"weight\": {w}}},"));
+        }
+        config.push_str("]}");
+        Persisted {
+            generation,
+            config,
+            health_slots: slots,
+        }
+    }
+
+    fn len(path: &Path) -> u64 {
+        fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    #[test]
+    fn a_small_change_is_written_as_a_delta_and_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (file, delta) = (dir.path().join(STATE_FILE), dir.path().join(DELTA_FILE));
+        let first = state(1, 1000, 1, vec![0, 1, 2]);
+        store.save(&first).unwrap();
+        let base_len = len(&file);
+        assert!(!delta.exists());
+
+        let second = state(2, 1000, 7, vec![0, 1, 2]);
+        store.save(&second).unwrap();
+        assert_eq!(len(&file), base_len, "the state file is untouched");
+        assert!(len(&delta) < 200, "{} bytes", len(&delta));
+        // Another store, as after a restart; then a delta against the same base with new slots.
+        let restarted = Store::open(dir.path()).unwrap();
+        assert_eq!(restarted.load(), (Some(second), None));
+        let third = state(3, 1000, 9, vec![0, 5, 2]);
+        restarted.save(&third).unwrap();
+        assert_eq!(len(&file), base_len);
+        assert_eq!(Store::open(dir.path()).unwrap().load(), (Some(third), None));
+
+        // Most of it changed: written whole, the delta goes.
+        let other = Persisted {
+            generation: 4,
+            config: "clusters: []\n".into(),
+            health_slots: vec![1],
+        };
+        restarted.save(&other).unwrap();
+        assert!(!delta.exists());
+        assert_eq!(Store::open(dir.path()).unwrap().load(), (Some(other), None));
+    }
+
+    #[test]
+    fn a_delta_for_another_base_is_ignored_and_a_corrupt_one_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let delta = dir.path().join(DELTA_FILE);
+        store.save(&state(1, 1000, 1, vec![])).unwrap();
+        store.save(&state(2, 1000, 3, vec![])).unwrap();
+        let leftover = fs::read(&delta).unwrap();
+        // A new base whose delta removal did not happen (a crash in between).
+        let base = state(3, 1000, 1, vec![]);
+        Store::open(dir.path()).unwrap().save(&base).unwrap();
+        fs::write(&delta, &leftover).unwrap();
+        assert_eq!(
+            Store::open(dir.path()).unwrap().load(),
+            (Some(base.clone()), None)
+        );
+
+        // The right base, a broken delta: the base is restored, the delta moved aside.
+        let fresh = Store::open(dir.path()).unwrap();
+        fresh.load();
+        fresh.save(&state(4, 1000, 5, vec![])).unwrap();
+        let mut broken = fs::read(&delta).unwrap();
+        broken.truncate(broken.len() - 3);
+        fs::write(&delta, &broken).unwrap();
+        let (loaded, error) = Store::open(dir.path()).unwrap().load();
+        assert_eq!(loaded, Some(base));
+        assert!(
+            error
+                .unwrap()
+                .contains("state.delta is not a valid state file")
+        );
+        assert!(dir.path().join("state.delta.corrupt").exists());
+
+        fresh.clear().unwrap();
+        assert_eq!(Store::open(dir.path()).unwrap().load(), (None, None));
     }
 }

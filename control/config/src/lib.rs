@@ -18,6 +18,7 @@
 //! Nothing here does I/O: reading files and certificates is the agent's job.
 #![forbid(unsafe_code)]
 
+pub mod diff;
 mod duration;
 mod error;
 mod incremental;

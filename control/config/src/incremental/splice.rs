@@ -17,6 +17,8 @@
 
 use core::ops::Range;
 
+use crate::diff::{common_prefix, common_suffix};
+
 /// The last accepted text and where its HTTP routes are.
 #[derive(Debug, Default)]
 pub(super) struct Layout {
@@ -35,9 +37,6 @@ pub(super) struct Splice<'t> {
     /// Where that text is in the new document.
     range: Range<usize>,
 }
-
-/// Bytes compared at a time before the byte-wise tail (lets `==` on slices use `memcmp`).
-const CHUNK: usize = 256;
 
 impl Layout {
     /// The layout of `text` whose routes are `routes`, each a slice of `text` (as a borrowing
@@ -103,36 +102,6 @@ impl Layout {
         self.text.push_str(text);
         self
     }
-}
-
-/// Length of the longest common prefix of `a` and `b`.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
-    let mut i = 0;
-    while i + CHUNK <= n && a[i..i + CHUNK] == b[i..i + CHUNK] {
-        i += CHUNK;
-    }
-    i + a[i..n]
-        .iter()
-        .zip(&b[i..n])
-        .take_while(|(x, y)| x == y)
-        .count()
-}
-
-/// Length of the longest common suffix of `a` and `b`.
-fn common_suffix(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
-    let mut i = 0;
-    while i + CHUNK <= n && a[n - i - CHUNK..n - i] == b[n - i - CHUNK..n - i] {
-        i += CHUNK;
-    }
-    i + a[..n - i]
-        .iter()
-        .rev()
-        .zip(b[..n - i].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count()
 }
 
 #[cfg(test)]
@@ -213,16 +182,5 @@ mod tests {
             let s = l.splice(&new).expect("delimited like one object");
             assert_eq!(s.text, text);
         }
-    }
-
-    #[test]
-    fn prefix_and_suffix_cross_chunks() {
-        let a: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
-        let mut b = a.clone();
-        b[700] ^= 1;
-        assert_eq!(common_prefix(&a, &b), 700);
-        assert_eq!(common_suffix(&a, &b), 299);
-        assert_eq!(common_prefix(&a, &a[..10]), 10);
-        assert_eq!(common_suffix(&a, &a[990..]), 10);
     }
 }
