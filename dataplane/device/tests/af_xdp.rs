@@ -134,8 +134,9 @@ impl Drop for Ports<'_> {
     }
 }
 
-/// Polls `ports` (rx_burst, flush) until `want` of our frames were handled by `on_ours`, or
-/// time runs out; returns how many were. Other frames are dropped and counted in `others`.
+/// Polls `ports` (rx_burst_ahead, flush) until `want` of our frames were handled by `on_ours`,
+/// or time runs out; returns how many were. Other frames are dropped and counted in `others`.
+/// Every burst must show, ahead, exactly the frames it then lends, in order.
 fn receive(
     ports: &mut [AfXdpPort],
     want: usize,
@@ -146,16 +147,24 @@ fn receive(
     let mut seen = 0;
     while seen < want && Instant::now() < deadline {
         for (i, port) in ports.iter_mut().enumerate() {
-            port.rx_burst(32, |buf, len| {
-                assert!(buf.len() >= MIN_BUFFER, "buffer of {} bytes", buf.len());
-                if ours(&buf[..len]) {
-                    seen += 1;
-                    on_ours(i, buf, len)
-                } else {
-                    *others += 1;
-                    Verdict::Drop
-                }
-            });
+            let (mut shown, mut lent) = (Vec::new(), Vec::new());
+            port.rx_burst_ahead(
+                32,
+                &mut shown,
+                |shown, frame| shown.push(frame.to_vec()),
+                |_, buf, len| {
+                    assert!(buf.len() >= MIN_BUFFER, "buffer of {} bytes", buf.len());
+                    lent.push(buf[..len].to_vec());
+                    if ours(&buf[..len]) {
+                        seen += 1;
+                        on_ours(i, buf, len)
+                    } else {
+                        *others += 1;
+                        Verdict::Drop
+                    }
+                },
+            );
+            assert_eq!(shown, lent, "frames shown ahead are the frames lent");
             port.flush();
         }
         thread::sleep(Duration::from_millis(1));

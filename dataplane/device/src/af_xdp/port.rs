@@ -211,17 +211,31 @@ impl Port for AfXdpPort {
     where
         F: FnMut(&mut [u8], usize) -> Verdict,
     {
+        self.rx_burst_ahead(max, &mut (), |_, _| {}, |_, buf, len| f(buf, len))
+    }
+
+    fn rx_burst_ahead<C, A, F>(&mut self, max: usize, cx: &mut C, mut ahead: A, mut f: F) -> usize
+    where
+        A: FnMut(&mut C, &[u8]),
+        F: FnMut(&mut C, &mut [u8], usize) -> Verdict,
+    {
         let mut received = 0;
         while received < max {
             let want = (max - received).min(BATCH);
             // SAFETY: the rx ring of this socket only returns frames of this UMEM that this
             // port put on its fill ring; from here on they are the port's.
             let n = unsafe { self.rings.rx.consume(&mut self.scratch[..want]) };
+            for desc in &self.scratch[..n] {
+                // SAFETY: as in `lend`: a frame the kernel has finished writing and given back,
+                // owned by the port; this read-only view ends before the frame is lent.
+                let data = unsafe { self.rings.umem.data(desc) };
+                ahead(cx, data.contents());
+            }
             for i in 0..n {
                 let mut desc = self.scratch[i];
                 // Rx options (multi-buffer flags, never set here) mean nothing on the tx ring.
                 desc.set_options(0);
-                match self.lend(&mut desc, &mut f) {
+                match self.lend(&mut desc, &mut |buf: &mut [u8], len| f(cx, buf, len)) {
                     Verdict::Tx(_) => {
                         self.transmit(desc);
                     }
