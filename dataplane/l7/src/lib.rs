@@ -50,8 +50,10 @@ mod stream;
 mod tcp;
 mod tls;
 mod upstream;
+mod wakeup;
 mod worker;
 
 pub use generation::TableImage;
 pub use options::{AccessLog, Driver, L7Options};
+pub use wakeup::Wakeup;
 pub use worker::{Report, TableSource, Worker, WorkerError};

@@ -88,7 +88,9 @@ pub struct L7Options {
     /// Also the largest body a retry can replay: a request with a longer body is never sent
     /// twice (only its connect failures are retried).
     pub hold_body_bytes: usize,
-    /// How often an idle worker checks for a new generation and sweeps its pool.
+    /// How often an idle worker runs its housekeeping turn (heartbeat, access log flush, pool
+    /// sweep). A new generation does not wait for it: the publisher wakes the worker
+    /// ([`crate::Wakeup`]).
     pub tick: Duration,
     /// Head and body limits (431, 414, 413 and the like).
     pub limits: Limits,
@@ -112,7 +114,7 @@ impl Default for L7Options {
             max_idle_per_endpoint: 64,
             read_chunk: 64 * 1024,
             hold_body_bytes: 64 * 1024,
-            tick: Duration::from_millis(1),
+            tick: Duration::from_millis(100),
             limits: Limits::default(),
             access_log: AccessLog::Off,
             tls_resumption: true,

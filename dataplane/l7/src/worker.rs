@@ -3,7 +3,8 @@
 //!
 //! Order: [`Worker::new`] → [`Worker::run`] on the thread the caller pinned; it returns when
 //! `stop` is set. Each loop tick (and each request) enters the table reader: one atomic load,
-//! the RCU quiescent point. A new image is indexed once ([`crate::generation`]), listeners are
+//! the RCU quiescent point. An idle worker waits for the next tick or a [`Wakeup`], which the
+//! publisher of a new generation sends, so it takes the generation at once without polling. A new image is indexed once ([`crate::generation`]), listeners are
 //! opened and closed to match it, and the generation is reported. Every `HEARTBEAT` the
 //! worker reports that it is alive; every `SWEEP` it drops expired pooled connections and
 //! retries listeners that could not be bound.
@@ -30,7 +31,7 @@ use tracing::{debug, info};
 
 use crate::{
     Driver, L7Options, access::AccessLog, generation::Generation, generation::TableImage, lb::Rng,
-    listen::Listeners, metrics::Metrics, pool::Pool,
+    listen::Listeners, metrics::Metrics, pool::Pool, wakeup::Wakeup,
 };
 
 /// How often the worker reports it is alive.
@@ -84,6 +85,7 @@ pub struct Worker {
     opts: L7Options,
     source: Box<dyn TableSource + Send>,
     health: Option<HealthOverlay>,
+    wakeup: Wakeup,
 }
 
 impl fmt::Debug for Worker {
@@ -109,7 +111,14 @@ impl Worker {
             opts,
             source,
             health,
+            wakeup: Wakeup::default(),
         }
+    }
+
+    /// A handle that makes the running worker take the current tables now: call it after
+    /// publishing a generation (and after setting `stop`).
+    pub fn wakeup(&self) -> Wakeup {
+        self.wakeup.clone()
     }
 
     /// Serves until `stop` is set; see the module documentation.
@@ -152,7 +161,7 @@ impl Worker {
             metrics: Metrics::default(),
             log,
         });
-        runtime.block_on(tick(shared.clone(), stop, report));
+        runtime.block_on(tick(shared.clone(), stop, report, &self.wakeup));
         // Every task (listeners, connections) goes with the runtime.
         drop(runtime);
         shared.source.borrow_mut().offline();
@@ -162,7 +171,7 @@ impl Worker {
 }
 
 /// The loop that follows generations while connection tasks serve.
-async fn tick(shared: Rc<Shared>, stop: &AtomicBool, report: &mut dyn Report) {
+async fn tick(shared: Rc<Shared>, stop: &AtomicBool, report: &mut dyn Report, wakeup: &Wakeup) {
     let mut listeners = Listeners::new(shared.opts.tls_resumption);
     let mut seen = None;
     let mut turns = 0u64;
@@ -190,7 +199,8 @@ async fn tick(shared: Rc<Shared>, stop: &AtomicBool, report: &mut dyn Report) {
             swept = now;
         }
         drop(current);
-        compio::time::sleep(shared.opts.tick).await;
+        // Until the tick, or a new generation (or `stop`), whichever comes first.
+        let _ = compio::time::timeout(shared.opts.tick, wakeup.woken()).await;
     }
     shared.log.flush();
     shared.metrics.export(report);

@@ -102,6 +102,8 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
         link_socket: opts.link_socket.clone(),
         fds: [stats_fd, overlay_fd],
         workers: workers as u32,
+        parked: Vec::new(),
+        l7: Vec::new(),
     };
     control.load_last_good();
     thread::scope(|scope| {
@@ -116,13 +118,19 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
                 overlay: &overlay,
                 packets: paths.next(),
             };
-            thread::Builder::new()
+            let parks = worker.packets.is_none();
+            let handle = thread::Builder::new()
                 .name(format!("worker-{index}"))
                 .spawn_scoped(scope, move || worker.run())
                 .map_err(|source| RunError::Spawn { index, source })?;
+            if parks {
+                control.parked.push(handle.thread().clone());
+            }
         }
-        l7::spawn(scope, &opts, readers, &stats, stop, l7_overlays)?;
+        control.l7 = l7::spawn(scope, &opts, readers, &stats, stop, l7_overlays)?;
         control.run(stop);
+        // Idle workers see `stop` now rather than at their next tick.
+        control.wake_workers();
         Ok::<_, RunError>(())
     })?;
     // The last image handed over is written before the process exits.
@@ -200,9 +208,24 @@ struct Control {
     /// Stats region and health overlay, passed to every agent session.
     fds: [OwnedFd; 2],
     workers: u32,
+    /// Workers without a device: they park when idle and are woken to take new tables.
+    parked: Vec<thread::Thread>,
+    /// The L7 workers' wake-ups: idle, they wait for their tick or this.
+    l7: Vec<strait_l7::Wakeup>,
 }
 
 impl Control {
+    /// Wakes the workers that wait when idle (those without a device, and the L7 workers), so
+    /// they take the tables just published (or see `stop`) now.
+    fn wake_workers(&self) {
+        for worker in &self.parked {
+            worker.unpark();
+        }
+        for worker in &self.l7 {
+            worker.wake();
+        }
+    }
+
     fn generation(&self) -> u64 {
         self.writer.current().map_or(0, Tables::generation)
     }
@@ -220,6 +243,7 @@ impl Control {
                     "serving the last good image"
                 );
                 self.seq = self.writer.publish(Box::new(tables));
+                self.wake_workers();
             }
             Err(e) => {
                 error!(path = %self.image_path.display(), error = %e, "ignoring the last good image")
@@ -322,6 +346,7 @@ impl Control {
         };
         let started = Instant::now();
         self.seq = self.writer.publish(Box::new(tables));
+        self.wake_workers();
         link.send(&Message::Installed { generation }, &[])?;
         while !self.writer.readers_at_least(self.seq) {
             if stop.load(Ordering::Relaxed) || started.elapsed() > SWITCH_LIMIT {

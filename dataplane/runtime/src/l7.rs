@@ -17,7 +17,7 @@ use std::{
     thread::{self, Scope},
 };
 
-use strait_l7::{Report, TableImage, TableSource, Worker};
+use strait_l7::{Report, TableImage, TableSource, Wakeup, Worker};
 use strait_rcu::Reader;
 use strait_shm::{HealthOverlay, StatsRegion, WorkerStats};
 use tracing::{error, warn};
@@ -36,7 +36,8 @@ pub(crate) fn overlays(fd: &OwnedFd, workers: usize) -> Result<Vec<HealthOverlay
         .collect()
 }
 
-/// Starts the L7 workers on `scope`, with the readers and overlays left for them.
+/// Starts the L7 workers on `scope`, with the readers and overlays left for them; returns the
+/// handles that wake each one to take a new generation.
 pub(crate) fn spawn<'scope, 'env>(
     scope: &'scope Scope<'scope, 'env>,
     opts: &'env DataplaneOptions,
@@ -44,7 +45,8 @@ pub(crate) fn spawn<'scope, 'env>(
     stats: &'env StatsRegion,
     stop: &'env AtomicBool,
     overlays: Vec<HealthOverlay>,
-) -> Result<(), RunError> {
+) -> Result<Vec<Wakeup>, RunError> {
+    let mut wakeups = Vec::new();
     let l7 = opts.l7_cores.iter().zip(readers).zip(overlays);
     for (i, ((&core, reader), overlay)) in l7.enumerate() {
         let index = opts.cores.len() + i;
@@ -55,6 +57,7 @@ pub(crate) fn spawn<'scope, 'env>(
             Box::new(RcuSource(reader)),
             Some(overlay),
         );
+        wakeups.push(worker.wakeup());
         let run = move || {
             if let Err(e) = cores::pin(core) {
                 warn!(worker = index, core, error = %e, "could not pin the L7 worker; running unpinned");
@@ -72,7 +75,7 @@ pub(crate) fn spawn<'scope, 'env>(
             .spawn_scoped(scope, run)
             .map_err(|source| RunError::Spawn { index, source })?;
     }
-    Ok(())
+    Ok(wakeups)
 }
 
 /// The RCU reader as an L7 worker's table source.
