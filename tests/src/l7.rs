@@ -2,17 +2,15 @@
 //!
 //! [`L7Node::start`] starts three upstream servers (`alpha`, `beta`, `gamma`), an agent, and a
 //! data plane with one L4 worker and an L7 worker on each test core; the test then applies its
-//! config (listener on a free loopback port) and waits until every worker runs it and the
-//! listener answers. Everything stops when the value is dropped (the processes by PID).
+//! config (listener on a free loopback port) and checks that, once `apply --wait` returns,
+//! every worker runs it and the listener answers. Everything stops when the value is dropped
+//! (the processes by PID).
 
-use std::{
-    net::{SocketAddr, TcpListener},
-    time::Duration,
-};
+use std::net::{SocketAddr, TcpListener};
 
 use strait_shm::{EndpointState, HealthOverlay};
 
-use crate::{Node, http::Client, test_cores, upstream::Upstream, wait_until};
+use crate::{Node, http::Client, test_cores, upstream::Upstream};
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -69,16 +67,20 @@ impl L7Node {
         self.upstreams[i].addr.to_string()
     }
 
-    /// Applies `yaml` with `--wait` and waits until every worker runs it and the listener
-    /// accepts connections.
+    /// Applies `yaml` with `--wait`; then every worker must run it and the listener accept
+    /// connections at once: `--wait` returns when the L7 workers have opened the generation's
+    /// listeners.
     pub fn apply(&mut self, yaml: &str) {
         self.node.apply_yaml(yaml);
         self.applied += 1;
-        self.node.wait_workers_on(self.applied, self.workers);
-        let addr = self.addr();
-        wait_until(Duration::from_secs(10), "the L7 listener", || {
-            Client::connect(addr).ok()
-        });
+        assert_eq!(
+            self.node.worker_generations(),
+            vec![self.applied; self.workers],
+            "apply --wait returned before every worker ran the generation"
+        );
+        if let Err(e) = Client::connect(self.addr()) {
+            panic!("apply --wait returned before the listener accepted connections: {e}");
+        }
     }
 
     /// A new client connection to the listener.

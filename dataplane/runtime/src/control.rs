@@ -25,8 +25,11 @@ use strait_shm::{
 use tracing::{error, info, warn};
 
 use crate::{
-    DataplaneOptions, PacketOptions, Tables, handoff, keeper::Keeper, l7, packets::PacketPath,
-    worker::Worker,
+    DataplaneOptions, PacketOptions, Tables, handoff,
+    keeper::Keeper,
+    l7,
+    packets::PacketPath,
+    worker::{STATE_RUNNING, Worker},
 };
 
 /// File in the state directory holding the last good image.
@@ -95,6 +98,7 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
             source,
         })?;
     let mut control = Control {
+        stats: StatsRegion::open(&stats_fd)?,
         writer,
         seq: 0,
         keeper,
@@ -208,6 +212,8 @@ struct Control {
     /// Stats region and health overlay, passed to every agent session.
     fds: [OwnedFd; 2],
     workers: u32,
+    /// The workers' stats records (a mapping of its own), to see which generation each reports.
+    stats: StatsRegion,
     /// Workers without a device: they park when idle and are woken to take new tables.
     parked: Vec<thread::Thread>,
     /// The L7 workers' wake-ups: idle, they wait for their tick or this.
@@ -228,6 +234,13 @@ impl Control {
 
     fn generation(&self) -> u64 {
         self.writer.current().map_or(0, Tables::generation)
+    }
+
+    /// True if every running worker's stats record shows `generation` (or a later one).
+    fn every_worker_reports(&self, generation: u64) -> bool {
+        (0..self.stats.worker_count())
+            .filter_map(|i| self.stats.worker(i))
+            .all(|w| w.state() != STATE_RUNNING || w.generation() >= generation)
     }
 
     /// Serves the last good image, if one was kept, before the agent is reachable.
@@ -348,7 +361,10 @@ impl Control {
         self.seq = self.writer.publish(Box::new(tables));
         self.wake_workers();
         link.send(&Message::Installed { generation }, &[])?;
-        while !self.writer.readers_at_least(self.seq) {
+        // Every worker has entered the new tables, and says so in its stats record: an L7
+        // worker does that after it opened the generation's listeners, so `Live` (and
+        // `apply --wait`) means they accept connections.
+        while !(self.writer.readers_at_least(self.seq) && self.every_worker_reports(generation)) {
             if stop.load(Ordering::Relaxed) || started.elapsed() > SWITCH_LIMIT {
                 warn!(
                     generation,
