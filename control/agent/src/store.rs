@@ -61,20 +61,24 @@ impl Persisted {
     }
 
     fn decode(bytes: Vec<u8>) -> Result<Persisted, String> {
-        let newline = bytes
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or("no header line")?;
-        let header: Header =
-            serde_json::from_slice(&bytes[..newline]).map_err(|e| format!("header: {e}"))?;
-        let config =
-            String::from_utf8(bytes[newline + 1..].to_vec()).map_err(|_| "config is not UTF-8")?;
+        let (header, rest) = split_header::<Header>(&bytes)?;
+        let config = String::from_utf8(rest.to_vec()).map_err(|_| "config is not UTF-8")?;
         Ok(Persisted {
             generation: header.generation,
             config,
             health_slots: header.health_slots,
         })
     }
+}
+
+/// The JSON header line at the start of a state or delta file, and the bytes after it.
+fn split_header<H: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(H, &[u8]), String> {
+    let newline = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or("no header line")?;
+    let header = serde_json::from_slice(&bytes[..newline]).map_err(|e| format!("header: {e}"))?;
+    Ok((header, &bytes[newline + 1..]))
 }
 
 /// Errors of the state store.

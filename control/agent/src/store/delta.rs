@@ -81,17 +81,11 @@ pub(super) fn encode(base: &Base, state: &Persisted) -> Option<Vec<u8>> {
 /// The state `bytes` (a delta file) makes of `base`: `Ok(None)` if the delta belongs to another
 /// base, an error if it is not a valid delta.
 pub(super) fn apply(base: &Persisted, bytes: &[u8]) -> Result<Option<Persisted>, String> {
-    let newline = bytes
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or("no header line")?;
-    let h: Header =
-        serde_json::from_slice(&bytes[..newline]).map_err(|e| format!("header: {e}"))?;
+    let (h, middle) = super::split_header::<Header>(bytes)?;
     let old = base.config.as_bytes();
     if h.base_generation != base.generation || h.base_hash != xxh3_64(old) {
         return Ok(None);
     }
-    let middle = &bytes[newline + 1..];
     if h.prefix.checked_add(h.suffix).is_none_or(|n| n > old.len())
         || h.prefix + middle.len() + h.suffix != h.len
     {
