@@ -37,7 +37,7 @@ impl Bucket {
 }
 
 /// A key's hash, split into home bucket (before masking) and tag.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Hashed {
     pub(crate) home: usize,
     pub(crate) tag: u32,

@@ -101,7 +101,7 @@ impl Conn {
     /// Records one packet of `bytes` bytes in direction `dir` (TCP `flags`, 0 for other
     /// protocols) at `now`: advances the state machine, `last_seen` (never backwards) and the
     /// counters. Returns the new state.
-    #[inline]
+    #[inline(always)]
     pub fn observe(&mut self, dir: Direction, flags: u8, bytes: u32, now: u64) -> State {
         self.state = self.state.next(dir, flags);
         self.last_seen = self.last_seen.max(now);

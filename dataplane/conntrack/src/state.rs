@@ -21,7 +21,11 @@ const RST: u8 = Flags::RST.0;
 const ACK: u8 = Flags::ACK.0;
 
 /// Tracking state of one connection.
+///
+/// `repr(u8)` gives it a tag byte of its own (the direction of `FinWait` follows it), so a
+/// test of the state compares the tag instead of decoding a niche.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum State {
     /// TCP entry created, no flags observed yet.
     TcpNew,
@@ -75,6 +79,7 @@ impl State {
     /// * `TcpNew`/`SynSent`/`SynRecv`/`Established` + FIN from `d` → `FinWait(d)`;
     /// * `FinWait(d)` + FIN from the other side → `Closing`;
     /// * `Closing`/`Closed` + SYN (no ACK) from Original → `SynSent` (5-tuple reuse).
+    #[inline]
     pub const fn next(self, dir: Direction, flags: u8) -> State {
         // The common case first: only RST or FIN move an established connection.
         if matches!(self, State::Established) && flags & (RST | FIN) == 0 {

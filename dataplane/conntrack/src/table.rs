@@ -190,6 +190,49 @@ impl Conntrack {
     /// [`Conntrack::lookup_mut`] with the key's hash from [`Conntrack::hash`].
     pub fn lookup_hashed(&mut self, key: &FlowKey, h: KeyHash, now: u64) -> Option<Hit<'_>> {
         let found = self.find(key, h.0);
+        self.live_hit(found, now)
+    }
+
+    /// [`Conntrack::lookup_mut`] trying `hint` first: a hash from [`Conntrack::hash`] of a key
+    /// that is probably `key` (computed ahead, from a frame that may turn out to be another).
+    /// The answer is always `key`'s own: a hit under any hash has compared the whole key (a
+    /// key is held by at most one slot), and a miss under a hint that is not `key`'s hash is
+    /// looked up again under `key`'s hash.
+    #[inline]
+    pub fn lookup_hinted(
+        &mut self,
+        key: &FlowKey,
+        hint: Option<KeyHash>,
+        now: u64,
+    ) -> Option<Hit<'_>> {
+        let h = match hint {
+            Some(h) => h.0,
+            None => self.hasher.hash(key),
+        };
+        let mut found = self.find(key, h);
+        if found.is_none() && hint.is_some() {
+            found = self.find_unhinted(key, h);
+        }
+        self.live_hit(found, now)
+    }
+
+    /// [`Conntrack::find`] under `key`'s own hash after a miss under `tried` (a hint), unless
+    /// that was the same hash.
+    #[cold]
+    #[inline(never)]
+    fn find_unhinted(&self, key: &FlowKey, tried: Hashed) -> Option<(u32, Direction, usize)> {
+        let own = self.hasher.hash(key);
+        if own == tried {
+            None
+        } else {
+            self.find(key, own)
+        }
+    }
+
+    /// The [`Hit`] for what [`Conntrack::find`] found, unless it is expired; counts the
+    /// lookup as a hit or a miss.
+    #[inline]
+    fn live_hit(&mut self, found: Option<(u32, Direction, usize)>, now: u64) -> Option<Hit<'_>> {
         let timeouts = &self.config.timeouts;
         let live = found.and_then(|(index, dir, _)| {
             let slot = self.slots.get_mut(index as usize)?;
@@ -238,7 +281,7 @@ impl Conntrack {
     /// Starts loading the slot of the first bucket in `h`'s window that carries `h`'s tag: the
     /// slot a lookup will compare first. Reads the window (best after
     /// [`Conntrack::prefetch_window`] had time to bring it in); changes nothing.
-    #[inline]
+    #[inline(always)]
     pub fn prefetch_slot(&self, h: KeyHash) {
         let h = h.0;
         let start = h.home & self.mask;
@@ -318,7 +361,7 @@ impl Conntrack {
     }
 
     /// Slot, direction and bucket of `key`, expired or not.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find(&self, key: &FlowKey, h: Hashed) -> Option<(u32, Direction, usize)> {
         let hit = |pos: usize, b: Bucket| {
             // A vacant bucket has tag 0, so the tag test alone does not rule it out.

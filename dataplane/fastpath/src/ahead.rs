@@ -15,6 +15,9 @@
 //!   TCP/UDP headers without validating them (`parse_frame` still does that), returns `None`
 //!   for anything else and never reads outside the frame.
 //! * At most [`AHEAD_MAX`] frames per burst are remembered; later ones are not looked at.
+//! * A remembered hash is only a hint for the lookup of the frame processed at its place:
+//!   a hit proves the key (the table compares whole keys), and a miss is retried with the
+//!   key's own hash unless the hint was that hash.
 
 use strait_conntrack::KeyHash;
 use strait_packet::FlowKey;
@@ -23,44 +26,43 @@ use strait_packet::ip::protocol;
 
 use crate::pipeline::Pipeline;
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn array<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
-    b.get(at..at + N)?.try_into().ok()
+/// The first `N` bytes of `b` at `at`, as an array: one bounds check for a whole header.
+fn header<const N: usize>(b: &[u8], at: usize) -> Option<&[u8; N]> {
+    b.get(at..)?.first_chunk()
 }
 
 /// The flow key `parse_frame` would give a well-formed TCP/UDP frame, read without checks.
+///
+/// Each layer is read from one fixed-size view (one length check per layer), so the fields
+/// are loads at constant offsets.
 pub(crate) fn flow_key(frame: &[u8]) -> Option<FlowKey> {
-    let mut l3 = HEADER_LEN;
-    let mut ty = be16(frame, 12)?;
-    if ty == ethertype::VLAN {
-        ty = be16(frame, 16)?;
-        l3 += VLAN_TAG_LEN;
-    }
+    let eth = header::<{ HEADER_LEN + VLAN_TAG_LEN }>(frame, 0)?;
+    let [.., t0, t1, _, _, v0, v1] = *eth;
+    let (l3, ty) = match u16::from_be_bytes([t0, t1]) {
+        ethertype::VLAN => (HEADER_LEN + VLAN_TAG_LEN, u16::from_be_bytes([v0, v1])),
+        ty => (HEADER_LEN, ty),
+    };
     let (key, l4) = match ty {
         ethertype::IPV4 => {
-            let ihl = usize::from(*frame.get(l3)? & 0x0f) * 4;
-            let proto = *frame.get(l3 + 9)?;
-            let src = array::<4>(frame, l3 + 12)?;
-            let dst = array::<4>(frame, l3 + 16)?;
-            (FlowKey::v4(src, dst, proto, 0, 0), l3 + ihl)
+            let ip = header::<20>(frame, l3)?;
+            let ihl = usize::from(ip[0] & 0x0f) * 4;
+            let (src, dst) = (*ip[12..].first_chunk()?, *ip[16..].first_chunk()?);
+            (FlowKey::v4(src, dst, ip[9], 0, 0), l3 + ihl)
         }
         ethertype::IPV6 => {
-            let proto = *frame.get(l3 + 6)?;
-            let src = array::<16>(frame, l3 + 8)?;
-            let dst = array::<16>(frame, l3 + 24)?;
-            (FlowKey::v6(src, dst, proto, 0, 0), l3 + 40)
+            let ip = header::<40>(frame, l3)?;
+            let (src, dst) = (*ip[8..].first_chunk()?, *ip[24..].first_chunk()?);
+            (FlowKey::v6(src, dst, ip[6], 0, 0), l3 + 40)
         }
         _ => return None,
     };
     if key.proto != protocol::TCP && key.proto != protocol::UDP {
         return None;
     }
+    let &[s0, s1, d0, d1] = header::<4>(frame, l4)?;
     Some(FlowKey {
-        src_port: be16(frame, l4)?,
-        dst_port: be16(frame, l4 + 2)?,
+        src_port: u16::from_be_bytes([s0, s1]),
+        dst_port: u16::from_be_bytes([d0, d1]),
         ..key
     })
 }
@@ -117,17 +119,25 @@ impl Pipeline {
     }
 
     /// One received frame is about to be processed: prefetch the slot of the frame
-    /// [`SLOT_DISTANCE`] places later (and, before the first, of the ones up to it).
+    /// [`SLOT_DISTANCE`] places later (and, before the first, of the ones up to it). Returns
+    /// the hash [`Pipeline::ahead`] computed for this frame: a hint for its lookup, which may
+    /// belong to another key if `ahead` was shown other frames (see
+    /// [`strait_conntrack::Conntrack::lookup_hinted`]).
     #[inline]
-    pub(crate) fn step_ahead(&mut self) {
+    pub(crate) fn step_ahead(&mut self) -> Option<KeyHash> {
         let a = &mut self.ahead;
         let i = a.next;
         a.next += 1;
-        let end = (i + SLOT_DISTANCE + 1).min(a.len);
-        let first = if i == 0 { 0 } else { i + SLOT_DISTANCE };
-        for h in a.hashes.get(first..end).unwrap_or(&[]).iter().flatten() {
+        let seen = &a.hashes[..a.len.min(AHEAD_MAX)];
+        if i == 0 {
+            for h in seen.iter().take(SLOT_DISTANCE).flatten() {
+                self.conntrack.prefetch_slot(*h);
+            }
+        }
+        if let Some(Some(h)) = seen.get(i + SLOT_DISTANCE) {
             self.conntrack.prefetch_slot(*h);
         }
+        seen.get(i).copied().flatten()
     }
 }
 

@@ -9,7 +9,7 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use strait_conntrack::{Conn, ConnId, Direction, InsertError, NS_PER_SEC};
+use strait_conntrack::{Conn, ConnId, Direction, InsertError, KeyHash, NS_PER_SEC};
 use strait_l4::nat::{self, Ends};
 use strait_l4::{
     Encap, EncapError, Health, Tunnel, choose_backend, encapsulate, flow_hash, flow_hash_for,
@@ -46,7 +46,9 @@ fn tcp_flags(buf: &[u8], l4: &L4) -> u8 {
 }
 
 impl Pipeline {
-    /// Balances or forwards a TCP/UDP frame this worker owns.
+    /// Balances or forwards a TCP/UDP frame this worker owns; `hint` is the hash
+    /// [`Pipeline::ahead`] computed for the frame at this place of the burst, if any.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn flow<B, H>(
         &mut self,
         image: &Image<B>,
@@ -54,6 +56,7 @@ impl Pipeline {
         len: usize,
         parsed: &Parsed,
         l4: &L4,
+        hint: Option<KeyHash>,
         health: &H,
     ) -> Action
     where
@@ -65,7 +68,7 @@ impl Pipeline {
         let (now, generation) = (self.now, self.view.generation);
         // One resolution of the key serves the whole packet: direction, state update and the
         // key the rewrite needs, read in place.
-        let Some(hit) = self.conntrack.lookup_mut(flow, now) else {
+        let Some(hit) = self.conntrack.lookup_hinted(flow, hint, now) else {
             return self.new_flow(image, buf, len, parsed, l4, health);
         };
         if hit.dir == Direction::Reply {
@@ -76,12 +79,12 @@ impl Pipeline {
             let fwd = hit.keys[Direction::Original.index()];
             return self.reverse(buf, len, parsed, &fwd);
         }
-        let service = if hit.conn.generation == generation {
-            image.l4_services().get(hit.conn.service as usize)
+        let mode = if hit.conn.generation == generation {
+            self.view.mode(image, hit.conn.service)
         } else {
             None
         };
-        let Some(service) = service else {
+        let Some(mode) = mode else {
             // Rare: the generation moved since the connection's last packet (or its service
             // index is stale). Check it against the new tables, then resolve it again.
             let id = hit.id;
@@ -94,12 +97,12 @@ impl Pipeline {
             };
             self.conntrack
                 .observe(id, Direction::Original, flags, len as u32, now);
-            return self.forward(buf, len, parsed, service, &reply);
+            return self.forward(buf, len, parsed, service.mode(), &reply);
         };
         hit.conn
             .observe(Direction::Original, flags, len as u32, now);
         let reply = hit.keys[Direction::Reply.index()];
-        self.forward(buf, len, parsed, service, &reply)
+        self.forward(buf, len, parsed, mode, &reply)
     }
 
     /// Checks a connection created under an older generation (or whose service index is
@@ -210,7 +213,7 @@ impl Pipeline {
             conn.snat_port = port;
         } else if svc.has_flag(l4_flags::CONNTRACK_BYPASS) {
             self.counters.inc(counter::NEW_FLOWS);
-            return self.forward(buf, len, parsed, svc, &reply);
+            return self.forward(buf, len, parsed, svc.mode(), &reply);
         }
         let (snat, counters) = (&mut self.snat, &mut self.counters);
         let inserted = self.conntrack.insert(flow, reply, conn, self.now, |r| {
@@ -231,21 +234,21 @@ impl Pipeline {
         self.counters.inc(counter::NEW_FLOWS);
         self.conntrack
             .observe(id, Direction::Original, flags, len as u32, self.now);
-        self.forward(buf, len, parsed, svc, &reply)
+        self.forward(buf, len, parsed, svc.mode(), &reply)
     }
 
-    /// Client → backend, by the service's mode; `reply` is the connection's reply key.
+    /// Client → backend, by the service's `mode`; `reply` is the connection's reply key.
     fn forward(
         &mut self,
         buf: &mut [u8],
         len: usize,
         parsed: &Parsed,
-        svc: &L4Service,
+        mode: Option<L4Mode>,
         reply: &FlowKey,
     ) -> Action {
         let family = reply.family;
         let backend = reply.src;
-        match svc.mode() {
+        match mode {
             Some(L4Mode::FullNat) => {
                 // src := snat address:port, dst := backend:port; full NAT routes (TTL - 1).
                 let ends = Ends::against(reply);
@@ -317,6 +320,7 @@ impl Pipeline {
     }
 
     /// Sets the MACs for the on-link next hop `ip` and sends; a miss asks for it and drops.
+    #[inline(always)]
     fn send_to_next_hop(
         &mut self,
         buf: &mut [u8],

@@ -171,11 +171,12 @@ impl Pipeline {
         H: Fn(u32) -> Health,
     {
         self.counters.inc(counter::RX);
-        if steered {
+        let hint = if steered {
             self.counters.inc(counter::STEERED_IN);
+            None
         } else {
-            self.step_ahead();
-        }
+            self.step_ahead()
+        };
         let len = len.min(buf.len());
         // Matched by reference: `Parsed` is ~100 bytes, and moving it (and the `L4` inside)
         // out of the `Result` cost more instructions per frame than the rest of this function.
@@ -219,7 +220,7 @@ impl Pipeline {
             self.counters.inc(counter::DROP_NO_TABLES);
             return Action::Drop;
         };
-        self.flow(image, buf, len, parsed, l4, health)
+        self.flow(image, buf, len, parsed, l4, hint, health)
     }
 
     fn discovered(&mut self, out: Outcome, answered: usize) -> Action {

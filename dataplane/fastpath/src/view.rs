@@ -5,11 +5,12 @@
 //! * A [`View`] belongs to the image whose generation it records; the pipeline rebuilds it
 //!   when the generation it is handed differs, before processing any frame with the new one.
 //! * `owned` holds every VIP of the image and the node's SNAT addresses, in flow-key form.
+//! * `modes[i]` is `l4_services()[i].mode()` of the image, for every service index `i`.
 
 use rustc_hash::FxHashSet;
 use strait_l4::ServiceMap;
 use strait_packet::flow::v4_mapped;
-use strait_table::{Image, L4Backend};
+use strait_table::{Image, L4Backend, L4Mode, L4Service};
 
 use crate::NodeConfig;
 
@@ -19,6 +20,9 @@ pub(crate) struct View {
     pub(crate) generation: u64,
     pub(crate) services: ServiceMap,
     pub(crate) owned: FxHashSet<[u8; 16]>,
+    /// The mode of each service, by index: a packet of a known connection reads its
+    /// service's mode here instead of in the image.
+    pub(crate) modes: Vec<Option<L4Mode>>,
 }
 
 /// The flow-key form of an address stored in a table record (`family` 4 or 6).
@@ -49,6 +53,7 @@ impl View {
             generation: image.generation(),
             services: ServiceMap::new(image),
             owned,
+            modes: image.l4_services().iter().map(|s| s.mode()).collect(),
         }
     }
 
@@ -61,6 +66,22 @@ impl View {
             generation: 0,
             services: ServiceMap::empty(),
             owned,
+            modes: Vec::new(),
+        }
+    }
+
+    /// The mode of service `index` of `image` (`None` if there is no such service; `Some(None)`
+    /// for a mode this build does not know), from `modes` when `image` is this view's.
+    #[inline]
+    pub(crate) fn mode<B: AsRef<[u8]>>(
+        &self,
+        image: &Image<B>,
+        index: u32,
+    ) -> Option<Option<L4Mode>> {
+        if image.generation() == self.generation {
+            self.modes.get(index as usize).copied()
+        } else {
+            image.l4_services().get(index as usize).map(L4Service::mode)
         }
     }
 }

@@ -135,6 +135,7 @@ impl<'a> Ends<'a> {
 /// matched. With `route`, the IPv4 TTL (with the header checksum, in the same update) or the
 /// IPv6 hop limit is decremented as well, saturating at 0; this is the one exception to "no
 /// TTL" in the module documentation.
+#[inline(always)]
 pub fn rewrite_ends(
     frame: &mut [u8],
     parsed: &Parsed,
@@ -145,102 +146,115 @@ pub fn rewrite_ends(
         return Err(NatError::Unsupported);
     };
     let proto = l4.flow.proto;
-    if proto != protocol::TCP && proto != protocol::UDP {
-        return Err(NatError::Unsupported);
-    }
-    let (l3, at, end) = (parsed.l3_offset, l4.offset, l4.ip_end);
     // The transport header must be whole: TCP's checksum is at 16, UDP's at 6.
-    let csum_at = if proto == protocol::TCP { 16 } else { 6 };
-    let header_len = if proto == protocol::TCP { 20 } else { 8 };
-    if at + header_len > end || end > frame.len() {
+    let (csum_at, header_len) = match proto {
+        protocol::TCP => (16, 20),
+        protocol::UDP => (6, 8),
+        _ => return Err(NatError::Unsupported),
+    };
+    let (l3, at, end) = (parsed.l3_offset, l4.offset, l4.ip_end);
+    if at.checked_add(header_len).is_none_or(|h| h > end) || end > frame.len() {
         return Err(NatError::BadOffsets);
     }
-    // One's-complement deltas (RFC 1624 eqn. 3): Σ(~old + new) over every changed word.
-    let (addr_delta, v4) = match l4.flow.family {
-        Family::V4 => {
-            let Some(h) = frame.get_mut(l3..l3 + ipv4::HEADER_LEN) else {
-                return Err(NatError::BadOffsets);
-            };
-            if l3 + ipv4::HEADER_LEN > at || h[0] >> 4 != 4 {
-                return Err(NatError::BadOffsets);
-            }
-            let (old_s, old_d) = (be32(h, 12), be32(h, 16));
-            let (new_s, new_d) = (be32(ends.src, 12), be32(ends.dst, 12));
-            let delta = delta32(old_s, new_s) + delta32(old_d, new_d);
-            // Checks are done: from here on only writes.
-            h[12..16].copy_from_slice(&new_s.to_be_bytes());
-            h[16..20].copy_from_slice(&new_d.to_be_bytes());
-            let mut ip_delta = delta;
-            if route {
-                // TTL and protocol share the word at 8. The new word is made in a register:
-                // reading it back after the one-byte store would stall the load until the
-                // store retires (the store cannot forward to a wider load).
-                let old = be16(h, 8);
-                let ttl = h[8].saturating_sub(1);
-                h[8] = ttl;
-                ip_delta += u64::from(delta16(old, u16::from(ttl) << 8 | old & 0xff));
-            }
-            let csum = apply(be16(h, 10), ip_delta);
-            h[10..12].copy_from_slice(&csum.to_be_bytes());
-            (delta, true)
-        }
-        Family::V6 => {
-            let Some(h) = frame.get_mut(l3..l3 + ipv6::HEADER_LEN) else {
-                return Err(NatError::BadOffsets);
-            };
-            if l3 + ipv6::HEADER_LEN > at || h[0] >> 4 != 6 {
-                return Err(NatError::BadOffsets);
-            }
-            let delta = delta128(&h[8..24], ends.src) + delta128(&h[24..40], ends.dst);
-            // Checks are done: from here on only writes.
-            h[8..24].copy_from_slice(ends.src);
-            h[24..40].copy_from_slice(ends.dst);
-            if route {
-                h[7] = h[7].saturating_sub(1);
-            }
-            (delta, false)
-        }
+    // The IP header ends where the transport header starts.
+    let (ip, transport) = frame[..end].split_at_mut(at);
+    let Some((ports, rest)) = transport.split_first_chunk_mut::<4>() else {
+        return Err(NatError::BadOffsets);
     };
-    let (old_sp, old_dp) = (be16(frame, at), be16(frame, at + 2));
-    let (new_sp, new_dp) = (ends.src_port, ends.dst_port);
-    frame[at..at + 2].copy_from_slice(&new_sp.to_be_bytes());
-    frame[at + 2..at + 4].copy_from_slice(&new_dp.to_be_bytes());
-    let c = at + csum_at;
-    let old = be16(frame, c);
+    let Some(c) = rest.get_mut(csum_at - 4..csum_at - 2) else {
+        return Err(NatError::BadOffsets);
+    };
+    let v4 = l4.flow.family == Family::V4;
+    // The last check is the IP header's; each arm only writes once it has passed.
+    let addr_delta = if v4 {
+        rewrite_v4(header_at(ip, l3, 4)?, ends, route)
+    } else {
+        rewrite_v6(header_at(ip, l3, 6)?, ends, route)
+    };
+    let old_ports = u32::from_ne_bytes(*ports);
+    let new_ports = (u32::from(ends.src_port) << 16 | u32::from(ends.dst_port)).to_be_bytes();
+    *ports = new_ports;
+    let old = u16::from_ne_bytes([c[0], c[1]]);
     // UDP over IPv4 may carry no checksum (0): it stays 0.
     if proto == protocol::UDP && v4 && old == 0 {
         return Ok(());
     }
-    let delta =
-        addr_delta + u64::from(delta16(old_sp, new_sp)) + u64::from(delta16(old_dp, new_dp));
+    let delta = addr_delta + delta32(old_ports, u32::from_ne_bytes(new_ports));
     let mut csum = apply(old, delta);
     if proto == protocol::UDP && csum == 0 {
         csum = 0xFFFF;
     }
-    frame[c..c + 2].copy_from_slice(&csum.to_be_bytes());
+    c.copy_from_slice(&csum.to_ne_bytes());
     Ok(())
 }
 
-// One range check per field, not one per byte: these run several times per packet.
+/// The `N`-byte IP header at `l3` of `ip` (the bytes before the transport header), if it is
+/// whole there and of IP version `version`.
 #[inline]
-fn be16(b: &[u8], at: usize) -> u16 {
-    let mut w = [0u8; 2];
-    w.copy_from_slice(&b[at..at + 2]);
-    u16::from_be_bytes(w)
+fn header_at<const N: usize>(
+    ip: &mut [u8],
+    l3: usize,
+    version: u8,
+) -> Result<&mut [u8; N], NatError> {
+    match ip.get_mut(l3..).and_then(|h| h.first_chunk_mut::<N>()) {
+        Some(h) if h[0] >> 4 == version => Ok(h),
+        _ => Err(NatError::BadOffsets),
+    }
 }
 
+/// Writes the new addresses (and, with `route`, the decremented TTL) into an IPv4 header,
+/// updating its checksum; returns the addresses' delta for the transport checksum.
+#[inline(always)]
+fn rewrite_v4(h: &mut [u8; ipv4::HEADER_LEN], ends: &Ends<'_>, route: bool) -> u64 {
+    let (old_s, old_d) = (ne32(&h[12..16]), ne32(&h[16..20]));
+    let (new_s, new_d) = (ne32(&ends.src[12..]), ne32(&ends.dst[12..]));
+    let delta = delta32(old_s, new_s) + delta32(old_d, new_d);
+    h[12..16].copy_from_slice(&new_s.to_ne_bytes());
+    h[16..20].copy_from_slice(&new_d.to_ne_bytes());
+    let mut ip_delta = delta;
+    if route {
+        // TTL and protocol share the word at 8; the new word is made in a register.
+        let [ttl, proto] = [h[8], h[9]];
+        let new_ttl = ttl.saturating_sub(1);
+        h[8] = new_ttl;
+        let (old, new) = (
+            u16::from_ne_bytes([ttl, proto]),
+            u16::from_ne_bytes([new_ttl, proto]),
+        );
+        ip_delta += u64::from(!old) + u64::from(new);
+    }
+    let csum = apply(u16::from_ne_bytes([h[10], h[11]]), ip_delta);
+    h[10..12].copy_from_slice(&csum.to_ne_bytes());
+    delta
+}
+
+/// Writes the new addresses (and, with `route`, the decremented hop limit) into an IPv6
+/// header; returns the addresses' delta for the transport checksum.
 #[inline]
-fn be32(b: &[u8], at: usize) -> u32 {
+fn rewrite_v6(h: &mut [u8; ipv6::HEADER_LEN], ends: &Ends<'_>, route: bool) -> u64 {
+    let delta = delta128(&h[8..24], ends.src) + delta128(&h[24..40], ends.dst);
+    h[8..24].copy_from_slice(ends.src);
+    h[24..40].copy_from_slice(ends.dst);
+    if route {
+        h[7] = h[7].saturating_sub(1);
+    }
+    delta
+}
+
+// Checksum arithmetic on native-order words: the one's-complement sum of byte-swapped words
+// is the byte-swapped sum (RFC 1071 §2(B)), so reading every word (checksum fields included)
+// and writing every result in the same native order gives the bytes the big-endian
+// computation gives, without swapping a word.
+
+/// The native-order word of 4 bytes (`b` is 4 bytes long).
+#[inline]
+fn ne32(b: &[u8]) -> u32 {
     let mut w = [0u8; 4];
-    w.copy_from_slice(&b[at..at + 4]);
-    u32::from_be_bytes(w)
+    w.copy_from_slice(b);
+    u32::from_ne_bytes(w)
 }
 
-#[inline]
-fn delta16(old: u16, new: u16) -> u32 {
-    u32::from(!old) + u32::from(new)
-}
-
+/// The delta of a 32-bit word `old` becoming `new` (RFC 1624 eqn. 3: `~m + m'`).
 #[inline]
 fn delta32(old: u32, new: u32) -> u64 {
     u64::from(!old) + u64::from(new)
@@ -250,17 +264,18 @@ fn delta32(old: u32, new: u32) -> u64 {
 #[inline]
 fn delta128(old: &[u8], new: &[u8; 16]) -> u64 {
     (0..4)
-        .map(|i| delta32(be32(old, i * 4), be32(new, i * 4)))
+        .map(|i| delta32(ne32(&old[i * 4..i * 4 + 4]), ne32(&new[i * 4..i * 4 + 4])))
         .sum()
 }
 
-/// `~(~csum + delta)`, folded to 16 bits.
+/// `~(~csum + delta)`, folded to 16 bits with end-around carry: 64 → 32 → 16 bits, each an
+/// add with its carry added back (a carry out leaves at most `MAX - 1`, so that add cannot
+/// carry again; `0xFFFF` divides `2^32 - 1`, so the first step keeps the sum).
 #[inline]
 fn apply(csum: u16, delta: u64) -> u16 {
-    let mut acc = u64::from(!csum) + delta;
-    acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
-    acc = (acc & 0xFFFF) + (acc >> 16);
-    acc = (acc & 0xFFFF) + (acc >> 16);
-    acc = (acc & 0xFFFF) + (acc >> 16);
-    !(acc as u16)
+    let acc = u64::from(!csum) + delta;
+    let (lo, carry) = (acc as u32).overflowing_add((acc >> 32) as u32);
+    let x = lo + u32::from(carry);
+    let (lo, carry) = (x as u16).overflowing_add((x >> 16) as u16);
+    !(lo + u16::from(carry))
 }

@@ -9,28 +9,49 @@ use core::net::SocketAddr;
 use etherparse::{PacketBuilder, VlanId};
 use proptest::prelude::*;
 use strait_l4::{NatError, dsr, nat, set_macs};
+use strait_packet::flow::v4_mapped;
 use strait_packet::{Kind, ipv4, ipv6, tcp, udp};
 use strait_table::Protocol;
 
 /// A frame from `src` to `dst`, checksums filled in by etherparse.
 fn build(l4: L4, src: SocketAddr, dst: SocketAddr, vlan: Option<u16>, payload: &[u8]) -> Vec<u8> {
+    build_ttl(l4, src, dst, vlan, payload, 64)
+}
+
+/// [`build`] with TTL / hop limit `ttl`.
+fn build_ttl(
+    l4: L4,
+    src: SocketAddr,
+    dst: SocketAddr,
+    vlan: Option<u16>,
+    payload: &[u8],
+    ttl: u8,
+) -> Vec<u8> {
     let eth = PacketBuilder::ethernet2(CLIENT_MAC, NODE_MAC);
     let ip = match (vlan, src, dst) {
         (None, SocketAddr::V4(s), SocketAddr::V4(d)) => {
-            eth.ipv4(s.ip().octets(), d.ip().octets(), 64)
+            eth.ipv4(s.ip().octets(), d.ip().octets(), ttl)
         }
         (None, SocketAddr::V6(s), SocketAddr::V6(d)) => {
-            eth.ipv6(s.ip().octets(), d.ip().octets(), 64)
+            eth.ipv6(s.ip().octets(), d.ip().octets(), ttl)
         }
         (Some(v), SocketAddr::V4(s), SocketAddr::V4(d)) => eth
             .single_vlan(VlanId::try_new(v).unwrap())
-            .ipv4(s.ip().octets(), d.ip().octets(), 64),
+            .ipv4(s.ip().octets(), d.ip().octets(), ttl),
         (Some(v), SocketAddr::V6(s), SocketAddr::V6(d)) => eth
             .single_vlan(VlanId::try_new(v).unwrap())
-            .ipv6(s.ip().octets(), d.ip().octets(), 64),
+            .ipv6(s.ip().octets(), d.ip().octets(), ttl),
         _ => panic!("mixed families"),
     };
     finish(ip, l4, src, dst, payload)
+}
+
+/// A socket address's address in flow-key form (IPv4-mapped for IPv4).
+fn key_addr(a: SocketAddr) -> [u8; 16] {
+    match a {
+        SocketAddr::V4(a) => v4_mapped(a.ip().octets()),
+        SocketAddr::V6(a) => a.ip().octets(),
+    }
 }
 
 /// Checks every checksum of `frame` with strait-packet's views.
@@ -249,6 +270,29 @@ proptest! {
         let p = parsed(&frame);
         nat::rewrite(&mut frame, &p, c, d).unwrap();
         prop_assert_eq!(&frame, &build(l4, c, d, vlan, &payload));
+        assert_checksums(&frame);
+    }
+
+    /// The packet path's rewrite: ends in flow-key form, TTL / hop limit decremented in the
+    /// same checksum update.
+    #[test]
+    fn any_routed_rewrite_equals_a_rebuild(
+        v6 in any::<bool>(),
+        tcp in any::<bool>(),
+        vlan in proptest::option::of(0u16..4095),
+        addrs in any::<[[u8; 16]; 4]>(),
+        ports in any::<[u16; 4]>(),
+        ttl in 3u8..=255,
+        payload in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let [a, b, c, d] = [0, 1, 2, 3].map(|i| sock_from(v6, addrs[i], ports[i]));
+        let l4 = if tcp { L4::Tcp } else { L4::Udp };
+        let mut frame = build_ttl(l4, a, b, vlan, &payload, ttl);
+        let p = parsed(&frame);
+        let (src, dst) = (key_addr(c), key_addr(d));
+        let ends = nat::Ends { src: &src, src_port: c.port(), dst: &dst, dst_port: d.port() };
+        nat::rewrite_ends(&mut frame, &p, &ends, true).unwrap();
+        prop_assert_eq!(&frame, &build_ttl(l4, c, d, vlan, &payload, ttl - 1));
         assert_checksums(&frame);
     }
 }

@@ -13,15 +13,18 @@
 //! (tested by proptest). They do not know about UDP's "no checksum" value: an IPv4 UDP checksum
 //! of `0` must be left alone, and a UDP result of `0` must be stored as `0xFFFF`.
 
-/// Folds a wide accumulator to 16 bits with end-around carry.
+/// Folds a wide accumulator to 16 bits with end-around carry: the value congruent to `acc`
+/// modulo `0xFFFF` in `1..=0xFFFF`, or 0 for 0.
 #[inline]
-fn fold(mut acc: u64) -> u16 {
-    // Branch-free: 64 → at most 33 bits → at most 17 → at most 0x10000 → 16.
-    acc = (acc & 0xFFFF_FFFF) + (acc >> 32);
-    acc = (acc & 0xFFFF) + (acc >> 16);
-    acc = (acc & 0xFFFF) + (acc >> 16);
-    acc = (acc & 0xFFFF) + (acc >> 16);
-    acc as u16
+fn fold(acc: u64) -> u16 {
+    // 64 → 32 → 16 bits, each an add with the carry added back in (`0xFFFF` divides
+    // `2^32 - 1`, so the first step keeps the value modulo `0xFFFF`). A carry out leaves a
+    // sum of at most `MAX - 1`, so adding it back cannot carry again; a non-zero input never
+    // folds to 0.
+    let (lo, carry) = (acc as u32).overflowing_add((acc >> 32) as u32);
+    let x = lo + u32::from(carry);
+    let (lo, carry) = (x as u16).overflowing_add((x >> 16) as u16);
+    lo + u16::from(carry)
 }
 
 /// One's-complement sum of `data` (see module doc), folded, not complemented.
@@ -40,6 +43,28 @@ pub fn sum(data: &[u8]) -> u16 {
         acc += u64::from(*last) << 8;
     }
     fold(acc)
+}
+
+/// True if the sum of `data` (see [`sum`]) is `0xFFFF`: a header with its checksum field
+/// verifies. Words are added in native byte order: the one's-complement sum of byte-swapped
+/// words is the byte-swapped sum (RFC 1071 §2(B)) and `0xFFFF` is its own swap, so the answer
+/// is [`sum`]'s without swapping a word.
+#[inline]
+pub fn sums_to_ones(data: &[u8]) -> bool {
+    let mut acc: u64 = 0;
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        acc += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    let rest = words.remainder();
+    let mut pairs = rest.chunks_exact(2);
+    for p in &mut pairs {
+        acc += u64::from(u16::from_ne_bytes([p[0], p[1]]));
+    }
+    if let [last] = pairs.remainder() {
+        acc += u64::from(u16::from_ne_bytes([*last, 0]));
+    }
+    fold(acc) == 0xFFFF
 }
 
 /// Combines partial sums of disjoint, even-length-aligned parts into one sum.
@@ -119,6 +144,57 @@ mod tests {
     fn odd_length_pads_with_zero() {
         assert_eq!(sum(&[0x12, 0x34, 0x56]), 0x1234 + 0x5600);
         assert_eq!(sum(&[]), 0);
+    }
+
+    #[test]
+    fn sums_to_ones_agrees_with_sum() {
+        let data: Vec<u8> = (0u8..=200).map(|b| b.wrapping_mul(37)).collect();
+        for end in 0..data.len() {
+            let part = &data[..end];
+            // Append the checksum (with a zero pad byte on odd lengths) so the sum is 0xFFFF.
+            let mut whole = part.to_vec();
+            if whole.len() % 2 == 1 {
+                whole.push(0);
+            }
+            let csum = checksum(&whole);
+            whole.extend_from_slice(&csum.to_be_bytes());
+            assert_eq!(sums_to_ones(&whole), sum(&whole) == 0xFFFF, "len {end}");
+            assert!(sums_to_ones(&whole) || whole.iter().all(|&b| b == 0));
+            assert_eq!(sums_to_ones(part), sum(part) == 0xFFFF, "len {end}");
+        }
+        assert!(!sums_to_ones(&[]));
+        assert!(sums_to_ones(&[0xff, 0xff]));
+        assert!(sums_to_ones(&[0xff, 0xff, 0xff]) == (sum(&[0xff, 0xff, 0xff]) == 0xFFFF));
+    }
+
+    #[test]
+    fn fold_is_the_least_positive_residue() {
+        let cases = [
+            0,
+            1,
+            0xFFFF,
+            0x1_0000,
+            0xFFFF_FFFF,
+            0x1_0000_0000,
+            0xFFFF_FFFF_FFFF,
+            u64::MAX,
+            u64::MAX - 1,
+            0x8000_0000_8000_0000,
+            0x0001_FFFE_0001_FFFF,
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let more = (0..10_000).map(|_| {
+            x = x.rotate_left(7).wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x1234_5678;
+            x >> (x % 48)
+        });
+        for acc in cases.into_iter().chain(more) {
+            let want = if acc == 0 {
+                0
+            } else {
+                ((acc - 1) % 0xFFFF + 1) as u16
+            };
+            assert_eq!(fold(acc), want, "{acc:#x}");
+        }
     }
 
     #[test]

@@ -38,9 +38,12 @@ pub struct FlowKey {
 }
 
 /// Maps an IPv4 address into the 16-byte form.
+///
+/// Built as one little-endian 128-bit value rather than byte by byte (bytes 10 and 11 are
+/// `0xff`, bytes 12..16 the address), so the compiler keeps the address as whole words, with
+/// no byte swap on little-endian targets (the connection table hashes little-endian words).
 pub const fn v4_mapped(addr: [u8; 4]) -> [u8; 16] {
-    let [a, b, c, d] = addr;
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d]
+    ((u32::from_le_bytes(addr) as u128) << 96 | 0xffff << 80).to_le_bytes()
 }
 
 impl FlowKey {
@@ -101,6 +104,14 @@ impl FlowKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn v4_mapped_layout() {
+        assert_eq!(
+            v4_mapped([192, 0, 2, 1]),
+            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1]
+        );
+    }
 
     #[test]
     fn v4_round_trip_and_reverse() {

@@ -156,7 +156,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// True if the header checksum verifies.
     pub fn verify_checksum(&self) -> bool {
-        checksum::sum(self.header()) == 0xFFFF
+        let h = self.header();
+        // A header without options, the usual one, is summed as a fixed-size array.
+        match <&[u8; HEADER_LEN]>::try_from(h) {
+            Ok(fixed) => checksum::sums_to_ones(fixed),
+            Err(_) => checksum::sums_to_ones(h),
+        }
     }
 
     /// Pseudo-header sum for the payload's TCP/UDP checksum (length = payload length).

@@ -28,6 +28,30 @@ fn both_keys_find_one_connection_with_direction() {
 }
 
 #[test]
+fn a_hint_of_another_key_gives_the_same_answer() {
+    let mut t = table(64);
+    let ids: Vec<_> = (0..40).map(|n| add(&mut t, n, 0)).collect();
+    let hints: Vec<_> = (0..50)
+        .flat_map(|n| [fwd(n, TCP), reply(n, TCP)])
+        .map(|k| t.hash(&k))
+        .collect();
+    for n in 0..50u16 {
+        for (key, dir) in [(fwd(n, TCP), Original), (reply(n, TCP), Reply)] {
+            let want = ids.get(usize::from(n)).map(|&id| (id, dir));
+            let own = t.hash(&key);
+            for hint in hints.iter().copied().map(Some).chain([None, Some(own)]) {
+                let got = t.lookup_hinted(&key, hint, 0).map(|h| (h.id, h.dir));
+                assert_eq!(got, want, "connection {n} {dir:?}");
+            }
+        }
+    }
+    // Expired stays a miss whatever the hint.
+    let late = 1_000 * S;
+    let hint = Some(t.hash(&fwd(1, TCP)));
+    assert!(t.lookup_hinted(&fwd(0, TCP), hint, late).is_none());
+}
+
+#[test]
 fn observe_counts_per_direction() {
     let mut t = table(2);
     let id = add(&mut t, 1, 5);
