@@ -29,7 +29,7 @@ use crate::{
     keeper::Keeper,
     l7,
     packets::PacketPath,
-    worker::{STATE_RUNNING, Worker},
+    worker::{STATE_STOPPED, Worker},
 };
 
 /// File in the state directory holding the last good image.
@@ -236,11 +236,13 @@ impl Control {
         self.writer.current().map_or(0, Tables::generation)
     }
 
-    /// True if every running worker's stats record shows `generation` (or a later one).
+    /// True if every worker's stats record shows `generation` (or a later one), stopped workers
+    /// aside. A worker that has not started yet counts as behind: it is waited for (a config
+    /// applied right after start would otherwise be `Live` before the L7 workers ran).
     fn every_worker_reports(&self, generation: u64) -> bool {
         (0..self.stats.worker_count())
             .filter_map(|i| self.stats.worker(i))
-            .all(|w| w.state() != STATE_RUNNING || w.generation() >= generation)
+            .all(|w| w.state() == STATE_STOPPED || w.generation() >= generation)
     }
 
     /// Serves the last good image, if one was kept, before the agent is reachable.
