@@ -29,20 +29,7 @@ fn fold(acc: u64) -> u16 {
 
 /// One's-complement sum of `data` (see module doc), folded, not complemented.
 pub fn sum(data: &[u8]) -> u16 {
-    let mut acc: u64 = 0;
-    let mut words = data.chunks_exact(4);
-    for w in &mut words {
-        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
-    }
-    let rest = words.remainder();
-    let mut pairs = rest.chunks_exact(2);
-    for p in &mut pairs {
-        acc += u64::from(u16::from_be_bytes([p[0], p[1]]));
-    }
-    if let [last] = pairs.remainder() {
-        acc += u64::from(*last) << 8;
-    }
-    fold(acc)
+    fold(add_words::<false>(data))
 }
 
 /// True if the sum of `data` (see [`sum`]) is `0xFFFF`: a header with its checksum field
@@ -51,20 +38,38 @@ pub fn sum(data: &[u8]) -> u16 {
 /// is [`sum`]'s without swapping a word.
 #[inline]
 pub fn sums_to_ones(data: &[u8]) -> bool {
+    fold(add_words::<true>(data)) == 0xFFFF
+}
+
+/// `data` as 32-bit words, then a 16-bit word and a last byte padded with zero, added up
+/// unfolded; big-endian words, or native-order ones with `NATIVE`.
+#[inline(always)]
+fn add_words<const NATIVE: bool>(data: &[u8]) -> u64 {
     let mut acc: u64 = 0;
     let mut words = data.chunks_exact(4);
     for w in &mut words {
-        acc += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
+        let w = [w[0], w[1], w[2], w[3]];
+        acc += u64::from(if NATIVE {
+            u32::from_ne_bytes(w)
+        } else {
+            u32::from_be_bytes(w)
+        });
     }
-    let rest = words.remainder();
-    let mut pairs = rest.chunks_exact(2);
+    let mut pairs = words.remainder().chunks_exact(2);
+    let word = |p: [u8; 2]| {
+        u64::from(if NATIVE {
+            u16::from_ne_bytes(p)
+        } else {
+            u16::from_be_bytes(p)
+        })
+    };
     for p in &mut pairs {
-        acc += u64::from(u16::from_ne_bytes([p[0], p[1]]));
+        acc += word([p[0], p[1]]);
     }
     if let [last] = pairs.remainder() {
-        acc += u64::from(u16::from_ne_bytes([*last, 0]));
+        acc += word([*last, 0]);
     }
-    fold(acc) == 0xFFFF
+    acc
 }
 
 /// Combines partial sums of disjoint, even-length-aligned parts into one sum.
