@@ -7,9 +7,8 @@
 //! the `write_*` functions leave it at the last complete line. An `Err` here is the caller's
 //! mistake, not the peer's: its `status()` does not apply.
 //!
-//! Order of use: [`encode_request`] / [`encode_response`] for a parsed head (or
-//! [`encode_edited_request`] / [`encode_edited_response`], the same with an [`Edit`]), or
-//! [`write_request_line`] / [`write_status_line`], then [`write_fields`] / [`write_field`],
+//! Order of use: [`encode_request`] / [`encode_response`] for a parsed head with an [`Edit`],
+//! or [`write_request_line`] / [`write_status_line`], then [`write_fields`] / [`write_field`],
 //! then [`end_head`]. The body is framed separately (see [`crate::chunk_encode`]).
 
 use crate::chars::{is_field_byte, is_ows, is_token, is_vchar, list_items};
@@ -30,18 +29,6 @@ const HOP_BY_HOP: [&[u8]; 6] = [
 /// `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding`, `Upgrade` (case-insensitive).
 pub fn is_always_hop_by_hop(name: &[u8]) -> bool {
     HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
-}
-
-/// What to change in a head while encoding it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Rewrite<'a> {
-    /// Remove hop-by-hop fields ([`is_hop_by_hop`]). The proxy sets this unless it forwards
-    /// an upgrade, where it re-adds `Connection: upgrade` and `Upgrade` itself.
-    pub drop_hop_by_hop: bool,
-    /// Names of fields to remove (case-insensitive), e.g. `content-length` when re-framing.
-    pub drop: &'a [&'a [u8]],
-    /// Fields to append after the kept ones, in order.
-    pub add: &'a [(&'a [u8], &'a [u8])],
 }
 
 /// Whether a field named `name` is hop-by-hop in a head with `fields` (read from `buf`): one of
@@ -112,47 +99,24 @@ pub fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), E
     Ok(())
 }
 
-/// [`Rewrite`] with its lists as iterators, so that a caller can chain several lists (a
-/// route's, the forwarding fields, the framing's) without building one per head.
+/// What to change in a head while encoding it. The lists are iterators, so that a caller can
+/// chain several (a route's, the forwarding fields, the framing's) without building one per
+/// head.
 #[derive(Debug, Clone, Copy)]
 pub struct Edit<D, A> {
-    /// As [`Rewrite::drop_hop_by_hop`].
+    /// Remove hop-by-hop fields ([`is_hop_by_hop`]). The proxy sets this unless it forwards
+    /// an upgrade, where it re-adds `Connection: upgrade` and `Upgrade` itself.
     pub drop_hop_by_hop: bool,
-    /// Names of fields to remove (case-insensitive); iterated once per field of the head.
+    /// Names of fields to remove (case-insensitive), e.g. `content-length` when re-framing;
+    /// iterated once per field of the head.
     pub drop: D,
     /// Fields to append after the kept ones, in order.
     pub add: A,
 }
 
-impl<'a> Rewrite<'a> {
-    /// The same rewrite as an [`Edit`].
-    fn edit(
-        &self,
-    ) -> Edit<
-        impl Iterator<Item = &'a [u8]> + Clone + 'a,
-        impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a,
-    > {
-        Edit {
-            drop_hop_by_hop: self.drop_hop_by_hop,
-            drop: self.drop.iter().copied(),
-            add: self.add.iter().copied(),
-        }
-    }
-}
-
-/// Writes the fields of a parsed head (read from `buf`) that `rewrite` keeps, then its added
+/// Writes the fields of a parsed head (read from `buf`) that `edit` keeps, then its added
 /// fields.
-pub fn write_fields(
-    out: &mut Vec<u8>,
-    fields: &Fields,
-    buf: &[u8],
-    rewrite: &Rewrite<'_>,
-) -> Result<(), Error> {
-    write_edited_fields(out, fields, buf, rewrite.edit())
-}
-
-/// [`write_fields`] with an [`Edit`].
-pub fn write_edited_fields<'d, 'a, D, A>(
+pub fn write_fields<'d, 'a, D, A>(
     out: &mut Vec<u8>,
     fields: &Fields,
     buf: &[u8],
@@ -181,18 +145,8 @@ pub fn end_head(out: &mut Vec<u8>) {
 }
 
 /// Writes a whole request head: its own request line (as HTTP/1.1, the only version spoken
-/// upstream), the fields `rewrite` keeps and adds, and the empty line.
-pub fn encode_request(
-    out: &mut Vec<u8>,
-    head: &RequestHead,
-    buf: &[u8],
-    rewrite: &Rewrite<'_>,
-) -> Result<(), Error> {
-    encode_edited_request(out, head, buf, rewrite.edit())
-}
-
-/// [`encode_request`] with an [`Edit`].
-pub fn encode_edited_request<'d, 'a, D, A>(
+/// upstream), the fields `edit` keeps and adds, and the empty line.
+pub fn encode_request<'d, 'a, D, A>(
     out: &mut Vec<u8>,
     head: &RequestHead,
     buf: &[u8],
@@ -208,19 +162,9 @@ where
     encode_head(out, line, &head.fields, buf, edit)
 }
 
-/// Writes a whole response head: its own status line (as HTTP/1.1), the fields `rewrite`
-/// keeps and adds, and the empty line.
-pub fn encode_response(
-    out: &mut Vec<u8>,
-    head: &ResponseHead,
-    buf: &[u8],
-    rewrite: &Rewrite<'_>,
-) -> Result<(), Error> {
-    encode_edited_response(out, head, buf, rewrite.edit())
-}
-
-/// [`encode_response`] with an [`Edit`].
-pub fn encode_edited_response<'d, 'a, D, A>(
+/// Writes a whole response head: its own status line (as HTTP/1.1), the fields `edit` keeps
+/// and adds, and the empty line.
+pub fn encode_response<'d, 'a, D, A>(
     out: &mut Vec<u8>,
     head: &ResponseHead,
     buf: &[u8],
@@ -251,7 +195,7 @@ where
 {
     let start = out.len();
     line(out)
-        .and_then(|()| write_edited_fields(out, fields, buf, edit))
+        .and_then(|()| write_fields(out, fields, buf, edit))
         .inspect_err(|_| out.truncate(start))?;
     end_head(out);
     Ok(())

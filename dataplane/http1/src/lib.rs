@@ -54,9 +54,8 @@ mod tests;
 
 pub use body::{BodyDecoder, Decoded, Event};
 pub use encode::{
-    Edit, Rewrite, encode_edited_request, encode_edited_response, encode_request, encode_response,
-    end_head, is_always_hop_by_hop, is_hop_by_hop, write_edited_fields, write_field, write_fields,
-    write_request_line, write_status_line,
+    Edit, encode_request, encode_response, end_head, is_always_hop_by_hop, is_hop_by_hop,
+    write_field, write_fields, write_request_line, write_status_line,
 };
 pub use error::Error;
 pub use fields::{Field, Fields, MAX_FIELDS, Span};

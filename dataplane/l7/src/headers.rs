@@ -19,8 +19,7 @@
 use std::{io::Write, net::IpAddr};
 
 use strait_http1::{
-    Edit, Error, RequestHead, ResponseHead, encode_edited_request, encode_edited_response,
-    is_always_hop_by_hop,
+    Edit, Error, RequestHead, ResponseHead, encode_request, encode_response, is_always_hop_by_hop,
 };
 use strait_table::{HeaderOp, ModDirection, Route};
 
@@ -170,7 +169,7 @@ pub(crate) fn upstream_request(
         drop: mods.dropped().chain([&b"expect"[..]]),
         add: mods.added().chain(extra.iter()),
     };
-    encode_edited_request(out, head, buf, edit)
+    encode_request(out, head, buf, edit)
 }
 
 /// How the client's response is framed.
@@ -219,7 +218,7 @@ pub(crate) fn client_response(
         drop: mods.dropped().chain(length.iter().copied()),
         add: mods.added().chain(extra.iter()),
     };
-    encode_edited_response(out, head, buf, edit)
+    encode_response(out, head, buf, edit)
 }
 
 #[cfg(test)]

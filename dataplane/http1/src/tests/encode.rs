@@ -3,8 +3,8 @@
 use super::request;
 use crate::chunk_encode::{ChunkHeader, write_chunk, write_last_chunk};
 use crate::{
-    BodyDecoder, BodyFraming, Error, Event, Limits, Method, Parsed, Rewrite, Version,
-    encode_request, encode_response, is_hop_by_hop, parse_response, write_request_line,
+    BodyDecoder, BodyFraming, Edit, Error, Event, Limits, Method, Parsed, Version, encode_request,
+    encode_response, is_hop_by_hop, parse_response, write_request_line,
 };
 
 #[test]
@@ -12,12 +12,13 @@ fn request_round_trip_with_rewrite() {
     let raw = b"GET /a?b=c HTTP/1.0\r\nHost: example.com\r\nConnection: keep-alive, X-Private\r\nKeep-Alive: timeout=5\r\nX-Private: secret\r\nAccept: */*\r\nX-Drop: me\r\n\r\n";
     let head = request(raw).unwrap();
     let mut out = b"previous".to_vec();
-    let rewrite = Rewrite {
+    let add: [(&[u8], &[u8]); 2] = [(b"X-Forwarded-For", b"198.18.0.1"), (b"Via", b"1.1 strait")];
+    let edit = Edit {
         drop_hop_by_hop: true,
-        drop: &[b"x-drop"],
-        add: &[(b"X-Forwarded-For", b"198.18.0.1"), (b"Via", b"1.1 strait")],
+        drop: [&b"x-drop"[..]].into_iter(),
+        add: add.into_iter(),
     };
-    encode_request(&mut out, &head, raw, &rewrite).unwrap();
+    encode_request(&mut out, &head, raw, edit).unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "previousGET /a?b=c HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\
@@ -57,12 +58,12 @@ fn added_fields_cannot_inject_lines() {
     ];
     for (name, value, want) in bad {
         let mut out = b"kept".to_vec();
-        let add = [(name, value)];
-        let rewrite = Rewrite {
-            add: &add,
-            ..Rewrite::default()
+        let edit = Edit {
+            drop_hop_by_hop: false,
+            drop: std::iter::empty(),
+            add: [(name, value)].into_iter(),
         };
-        assert_eq!(encode_request(&mut out, &head, raw, &rewrite), Err(want));
+        assert_eq!(encode_request(&mut out, &head, raw, edit), Err(want));
         assert_eq!(out, b"kept", "a failed encode leaves the buffer as it was");
     }
     let mut out = Vec::new();
@@ -83,12 +84,12 @@ fn response_head_is_reencoded() {
         panic!("response not parsed");
     };
     let mut out = Vec::new();
-    let rewrite = Rewrite {
-        drop: &[b"content-length"],
-        add: &[(b"Transfer-Encoding", b"chunked")],
-        ..Rewrite::default()
+    let edit = Edit {
+        drop_hop_by_hop: false,
+        drop: [&b"content-length"[..]].into_iter(),
+        add: [(&b"Transfer-Encoding"[..], &b"chunked"[..])].into_iter(),
     };
-    encode_response(&mut out, &head, raw, &rewrite).unwrap();
+    encode_response(&mut out, &head, raw, edit).unwrap();
     assert_eq!(
         out,
         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
