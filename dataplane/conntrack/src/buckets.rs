@@ -34,6 +34,12 @@ impl Bucket {
     pub(crate) const fn is_empty(self) -> bool {
         self.entry == EMPTY
     }
+
+    /// True if the bucket is occupied with `tag` (a vacant bucket has tag 0, so the tag alone
+    /// does not tell).
+    pub(crate) const fn carries(self, tag: u32) -> bool {
+        self.tag == tag && !self.is_empty()
+    }
 }
 
 /// A key's hash, split into home bucket (before masking) and tag.

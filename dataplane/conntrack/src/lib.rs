@@ -11,8 +11,8 @@
 //!    then [`Conn::observe`] with the TCP flags and length. ([`Conntrack::lookup`] returns only
 //!    `(id, direction)`, for [`Conntrack::get`] / [`Conntrack::observe`] by id.) A worker that
 //!    hashes a burst ahead ([`Conntrack::hash`], [`Conntrack::prefetch_window`]) looks up with
-//!    [`Conntrack::lookup_hashed`], or with [`Conntrack::lookup_hinted`] when the hash may
-//!    belong to another key.
+//!    [`Conntrack::lookup_hinted`], which takes that hash as a hint (it may belong to another
+//!    key).
 //! 3. On a miss for a new flow: choose a backend (Maglev), allocate the SNAT port, then
 //!    [`Conntrack::insert`]`(fwd, reply, conn, now, on_release)` and `observe` the packet.
 //! 4. Once per burst: [`Conntrack::expire`]`(now, budget, on_release)`.

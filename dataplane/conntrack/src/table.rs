@@ -183,14 +183,7 @@ impl Conntrack {
     /// [`Conntrack::lookup`], returning the connection and its keys as well: one resolution
     /// of the key serves the whole packet.
     pub fn lookup_mut(&mut self, key: &FlowKey, now: u64) -> Option<Hit<'_>> {
-        let h = self.hash(key);
-        self.lookup_hashed(key, h, now)
-    }
-
-    /// [`Conntrack::lookup_mut`] with the key's hash from [`Conntrack::hash`].
-    pub fn lookup_hashed(&mut self, key: &FlowKey, h: KeyHash, now: u64) -> Option<Hit<'_>> {
-        let found = self.find(key, h.0);
-        self.live_hit(found, now)
+        self.lookup_hinted(key, None, now)
     }
 
     /// [`Conntrack::lookup_mut`] trying `hint` first: a hash from [`Conntrack::hash`] of a key
@@ -267,8 +260,8 @@ impl Conntrack {
     /// once and changes nothing). See [`Conntrack::prefetch_slot`] for the second step.
     #[inline]
     pub fn prefetch_window(&self, h: KeyHash) {
-        let start = h.0.home & self.mask;
-        match self.buckets.get(start..start + WINDOW) {
+        let (start, window) = self.window_of(h.0);
+        match window {
             Some(window) => strait_cpu::prefetch_run(window),
             // A window that wraps: its two ends are the last and the first bucket.
             None => {
@@ -284,11 +277,13 @@ impl Conntrack {
     #[inline(always)]
     pub fn prefetch_slot(&self, h: KeyHash) {
         let h = h.0;
-        let start = h.home & self.mask;
-        let window = self.buckets.get(start..start + WINDOW).unwrap_or(&[]);
-        let found = window
+        // A window that wraps is skipped: a prefetch is only a hint.
+        let found = self
+            .window_of(h)
+            .1
+            .unwrap_or(&[])
             .iter()
-            .find(|b| b.tag == h.tag && !b.is_empty())
+            .find(|b| b.carries(h.tag))
             .and_then(|b| self.slots.get((b.entry >> 1) as usize));
         if let Some(slot) = found {
             // Keys, then the connection: the lookup compares one key, the packet reads the
@@ -360,26 +355,33 @@ impl Conntrack {
         }
     }
 
+    /// The first bucket of `h`'s window, and the window as one slice unless it wraps.
+    #[inline(always)]
+    fn window_of(&self, h: Hashed) -> (usize, Option<&[Bucket]>) {
+        let start = h.home & self.mask;
+        (start, self.buckets.get(start..start + WINDOW))
+    }
+
     /// Slot, direction and bucket of `key`, expired or not.
     #[inline(always)]
     pub(crate) fn find(&self, key: &FlowKey, h: Hashed) -> Option<(u32, Direction, usize)> {
         let hit = |pos: usize, b: Bucket| {
-            // A vacant bucket has tag 0, so the tag test alone does not rule it out.
-            if b.tag != h.tag || b.is_empty() {
+            if !b.carries(h.tag) {
                 return None;
             }
             let (index, dir) = (b.entry >> 1, Direction::from_bit(b.entry));
             let e = self.slots.get(index as usize)?.entry.as_ref()?;
             (e.keys[dir.index()] == *key).then_some((index, dir, pos))
         };
-        let start = h.home & self.mask;
-        match self.buckets.get(start..start + WINDOW) {
+        match self.window_of(h) {
             // The usual case: the window does not wrap, one slice, no masking per bucket.
-            Some(window) => window
+            (start, Some(window)) => window
                 .iter()
                 .enumerate()
                 .find_map(|(i, &b)| hit(start + i, b)),
-            None => buckets::window(h.home, self.mask).find_map(|pos| hit(pos, self.buckets[pos])),
+            (_, None) => {
+                buckets::window(h.home, self.mask).find_map(|pos| hit(pos, self.buckets[pos]))
+            }
         }
     }
 
