@@ -98,7 +98,7 @@ pub fn run(opts: DataplaneOptions, stop: &AtomicBool) -> Result<(), RunError> {
             source,
         })?;
     let mut control = Control {
-        stats: StatsRegion::open(&stats_fd)?,
+        stats: &stats,
         writer,
         seq: 0,
         keeper,
@@ -201,7 +201,7 @@ fn format_mac(m: [u8; 6]) -> String {
     )
 }
 
-struct Control {
+struct Control<'s> {
     writer: Writer<Tables>,
     /// RCU sequence of the current tables (0: none).
     seq: u64,
@@ -212,15 +212,15 @@ struct Control {
     /// Stats region and health overlay, passed to every agent session.
     fds: [OwnedFd; 2],
     workers: u32,
-    /// The workers' stats records (a mapping of its own), to see which generation each reports.
-    stats: StatsRegion,
+    /// The workers' stats records, to see which generation each reports.
+    stats: &'s StatsRegion,
     /// Workers without a device: they park when idle and are woken to take new tables.
     parked: Vec<thread::Thread>,
     /// The L7 workers' wake-ups: idle, they wait for their tick or this.
     l7: Vec<strait_l7::Wakeup>,
 }
 
-impl Control {
+impl Control<'_> {
     /// Wakes the workers that wait when idle (those without a device, and the L7 workers), so
     /// they take the tables just published (or see `stop`) now.
     fn wake_workers(&self) {
