@@ -12,7 +12,10 @@ use std::{
     ffi::{CStr, c_char},
     mem::MaybeUninit,
     ptr::NonNull,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
 };
 
 use dpdk_sys::rte_mbuf;
@@ -273,9 +276,14 @@ impl Port {
             let need = u32::from(queues) * (per_queue + MBUF_CACHE) + 1024;
             need.next_power_of_two().max(8192) - 1
         });
+        // A closed vdev gives its port id back before its pool is freed, so a port opened
+        // meanwhile can get the same id: the pool's name carries a per-process sequence
+        // number as well (at most 27 bytes: "strait-port65535.4294967295").
+        static POOLS: AtomicU32 = AtomicU32::new(0);
+        let seq = POOLS.fetch_add(1, Ordering::Relaxed);
         let pool = Mempool::new(
             eal,
-            &format!("strait-port{id}"),
+            &format!("strait-port{id}.{seq}"),
             mbufs,
             MBUF_CACHE,
             info.socket,
