@@ -7,7 +7,7 @@
 //! * [`Direction::Original`] is the forward key (client → VIP), [`Direction::Reply`] the reply
 //!   key (backend → SNAT address); per-direction counters are indexed by [`Direction::index`].
 
-use crate::state::State;
+use crate::state::{NS_PER_SEC, State};
 use strait_packet::FlowKey;
 
 /// Which of a connection's two keys a packet matched.
@@ -65,20 +65,15 @@ pub struct Conn {
     pub backend: u32,
     /// Generation of the service tables the connection was created under.
     pub generation: u64,
-    /// Source port chosen for SNAT (meaningful when `snat` is set).
+    /// Source port chosen for SNAT, to be freed on release; 0 if the connection is not
+    /// source-NATed (a SNAT port range never holds port 0).
     pub snat_port: u16,
-    /// True if the connection is source-NATed and `snat_port` must be freed on release.
-    pub snat: bool,
-    /// Service idle timeout in ns overriding `established`/`udp` (0 = table default).
-    pub idle_timeout: u64,
+    /// Service idle timeout in seconds overriding `established`/`udp` (0 = table default).
+    pub idle_timeout_s: u32,
     /// Tracking state.
     pub state: State,
     /// Time (ns) of the last observed packet; set to `now` by `insert`.
     pub last_seen: u64,
-    /// Packets observed, indexed by [`Direction::index`].
-    pub packets: [u64; 2],
-    /// Bytes observed, indexed by [`Direction::index`].
-    pub bytes: [u64; 2],
 }
 
 impl Conn {
@@ -89,24 +84,35 @@ impl Conn {
             backend,
             generation,
             snat_port: 0,
-            snat: false,
-            idle_timeout: 0,
+            idle_timeout_s: 0,
             state: State::initial(proto),
             last_seen: 0,
-            packets: [0; 2],
-            bytes: [0; 2],
         }
     }
 
-    /// Records one packet of `bytes` bytes in direction `dir` (TCP `flags`, 0 for other
-    /// protocols) at `now`: advances the state machine, `last_seen` (never backwards) and the
-    /// counters. Returns the new state.
+    /// True if the connection is source-NATed: `snat_port` is its own.
+    #[inline]
+    pub const fn snat(&self) -> bool {
+        self.snat_port != 0
+    }
+
+    /// The service's idle timeout in ns, 0 for the table default
+    /// ([`Timeouts::for_state`](crate::Timeouts::for_state)).
+    #[inline]
+    pub const fn idle_override(&self) -> u64 {
+        self.idle_timeout_s as u64 * NS_PER_SEC
+    }
+
+    /// Records one packet in direction `dir` (TCP `flags`, 0 for other protocols) at `now`:
+    /// advances the state machine and `last_seen` (never backwards). Returns the new state.
+    ///
+    /// There are no per-connection packet or byte counts (as with nf_conntrack's default
+    /// `nf_conntrack_acct=0`): they would cost a write of two more fields per packet and a
+    /// third cache line per slot. The worker counts packets per core.
     #[inline(always)]
-    pub fn observe(&mut self, dir: Direction, flags: u8, bytes: u32, now: u64) -> State {
+    pub fn observe(&mut self, dir: Direction, flags: u8, now: u64) -> State {
         self.state = self.state.next(dir, flags);
         self.last_seen = self.last_seen.max(now);
-        self.packets[dir.index()] += 1;
-        self.bytes[dir.index()] += u64::from(bytes);
         self.state
     }
 }

@@ -8,7 +8,7 @@
 //! 1. At start: [`Conntrack::new`]`(`[`Config`]`)` with a fixed capacity and a random seed.
 //! 2. Per packet: [`Conntrack::lookup_mut`] with the packet's [`FlowKey`] → a [`Hit`] for a
 //!    known connection (id, direction, its keys and `&mut` [`Conn`], from one resolution);
-//!    then [`Conn::observe`] with the TCP flags and length. ([`Conntrack::lookup`] returns only
+//!    then [`Conn::observe`] with the TCP flags. ([`Conntrack::lookup`] returns only
 //!    `(id, direction)`, for [`Conntrack::get`] / [`Conntrack::observe`] by id.) A worker that
 //!    hashes a burst ahead ([`Conntrack::hash`], [`Conntrack::prefetch_window`]) looks up with
 //!    [`Conntrack::lookup_hinted`], which takes that hash as a hint (it may belong to another
@@ -27,6 +27,10 @@
 //!   is reclaimed lazily, by `insert` when it needs the room or the key, or by `expire`.
 //! * A [`ConnId`] stays valid until its connection is removed, expired or evicted; after that
 //!   `get`/`get_mut`/`observe`/`remove` return `None` for it.
+//! * Memory: a slot is two cache lines (its keys, bucket positions and [`Conn`], 64-byte
+//!   aligned) and a bucket 8 bytes, four buckets per slot; both arrays are asked for huge pages
+//!   ([`strait_cpu::huge_vec`]), so that at a high flow count a lookup waits for two misses in
+//!   the slot and one in the bucket window, not also for page walks.
 //!
 //! # Backend-set changes
 //! The table knows nothing of service generations beyond storing [`Conn::generation`]. When the

@@ -15,6 +15,7 @@ use crate::buckets::{self, Bucket, EMPTY, Hashed, KeyHasher, WINDOW};
 use crate::conn::{Conn, ConnId, Direction, Reason, Released};
 use crate::counters::Counters;
 use crate::state::{State, Timeouts};
+use strait_cpu::huge_vec;
 use strait_packet::FlowKey;
 
 /// Largest supported capacity (slot numbers must fit in 31 bits with room for the buckets).
@@ -76,16 +77,20 @@ pub(crate) struct Entry {
     pub(crate) conn: Conn,
 }
 
+/// Two cache lines exactly (checked below): a lookup that hits touches those two and no more.
 #[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
 pub(crate) struct Slot {
     pub(crate) epoch: u32,
     pub(crate) entry: Option<Entry>,
 }
 
+const _: () = assert!(core::mem::size_of::<Slot>() == 2 * strait_cpu::CACHE_LINE);
+
 /// True if `conn` is past the timeout of its state at `now`.
 #[inline]
 fn expired(timeouts: &Timeouts, conn: &Conn, now: u64) -> bool {
-    now.saturating_sub(conn.last_seen) >= timeouts.for_state(conn.state, conn.idle_timeout)
+    now.saturating_sub(conn.last_seen) >= timeouts.for_state(conn.state, conn.idle_override())
 }
 
 /// One worker's connection table: owned and mutated by that worker alone, so no locks.
@@ -134,14 +139,14 @@ impl Conntrack {
         Ok(Conntrack {
             config,
             mask: n - 1,
-            buckets: vec![Bucket::VACANT; n],
-            slots: vec![
+            buckets: huge_vec(Bucket::VACANT, n),
+            slots: huge_vec(
                 Slot {
                     epoch: 0,
-                    entry: None
-                };
-                cap
-            ],
+                    entry: None,
+                },
+                cap,
+            ),
             free,
             cursor: 0,
             counters: Counters::default(),
@@ -311,18 +316,10 @@ impl Conntrack {
         self.entry(id).map(|e| &e.keys)
     }
 
-    /// Records one packet of `bytes` bytes in direction `dir` (TCP `flags`, 0 for other
-    /// protocols) at `now` ([`Conn::observe`]). Returns the new state, or `None` if `id` has
-    /// been released.
-    pub fn observe(
-        &mut self,
-        id: ConnId,
-        dir: Direction,
-        flags: u8,
-        bytes: u32,
-        now: u64,
-    ) -> Option<State> {
-        Some(self.get_mut(id)?.observe(dir, flags, bytes, now))
+    /// Records one packet in direction `dir` (TCP `flags`, 0 for other protocols) at `now`
+    /// ([`Conn::observe`]). Returns the new state, or `None` if `id` has been released.
+    pub fn observe(&mut self, id: ConnId, dir: Direction, flags: u8, now: u64) -> Option<State> {
+        Some(self.get_mut(id)?.observe(dir, flags, now))
     }
 
     /// True if `id` is released or past its timeout at `now`.

@@ -9,7 +9,7 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use strait_conntrack::{Conn, ConnId, Direction, InsertError, KeyHash, NS_PER_SEC};
+use strait_conntrack::{Conn, ConnId, Direction, InsertError, KeyHash};
 use strait_l4::nat::{self, Ends};
 use strait_l4::{
     Encap, EncapError, Health, Tunnel, choose_backend, encapsulate, flow_hash, flow_hash_for,
@@ -72,10 +72,10 @@ impl Pipeline {
             return self.new_flow(image, buf, len, parsed, l4, health);
         };
         if hit.dir == Direction::Reply {
-            if !hit.conn.snat {
+            if !hit.conn.snat() {
                 return self.exception();
             }
-            hit.conn.observe(Direction::Reply, flags, len as u32, now);
+            hit.conn.observe(Direction::Reply, flags, now);
             let fwd = hit.keys[Direction::Original.index()];
             return self.reverse(buf, len, parsed, &fwd);
         }
@@ -95,12 +95,10 @@ impl Pipeline {
                 Some(keys) => keys[Direction::Reply.index()],
                 None => return self.exception(),
             };
-            self.conntrack
-                .observe(id, Direction::Original, flags, len as u32, now);
+            self.conntrack.observe(id, Direction::Original, flags, now);
             return self.forward(buf, len, parsed, service.mode(), &reply);
         };
-        hit.conn
-            .observe(Direction::Original, flags, len as u32, now);
+        hit.conn.observe(Direction::Original, flags, now);
         let reply = hit.keys[Direction::Reply.index()];
         self.forward(buf, len, parsed, mode, &reply)
     }
@@ -195,7 +193,7 @@ impl Pipeline {
             family: flow.family,
         };
         let mut conn = Conn::new(flow.proto, si, bi, self.view.generation);
-        conn.idle_timeout = u64::from(svc.idle_timeout_s) * NS_PER_SEC;
+        conn.idle_timeout_s = svc.idle_timeout_s;
         let full_nat = svc.mode() == Some(L4Mode::FullNat);
         if full_nat {
             let Some((snat_addr, port)) = self.snat.alloc(flow.family) else {
@@ -209,7 +207,6 @@ impl Pipeline {
             };
             reply.dst = snat_addr;
             reply.dst_port = port;
-            conn.snat = true;
             conn.snat_port = port;
         } else if svc.has_flag(l4_flags::CONNTRACK_BYPASS) {
             self.counters.inc(counter::NEW_FLOWS);
@@ -224,7 +221,7 @@ impl Pipeline {
             // `Exists` cannot happen after a lookup miss on the forward key unless the reply
             // key collides with a live connection's; either way the flow has no room.
             Err(InsertError::Full | InsertError::Exists) | Err(_) => {
-                if conn.snat {
+                if conn.snat() {
                     self.snat.free(&reply.dst, conn.snat_port);
                 }
                 self.counters.inc(counter::DROP_CONNTRACK_FULL);
@@ -233,7 +230,7 @@ impl Pipeline {
         };
         self.counters.inc(counter::NEW_FLOWS);
         self.conntrack
-            .observe(id, Direction::Original, flags, len as u32, self.now);
+            .observe(id, Direction::Original, flags, self.now);
         self.forward(buf, len, parsed, svc.mode(), &reply)
     }
 

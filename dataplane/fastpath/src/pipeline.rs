@@ -276,7 +276,7 @@ pub(crate) fn release(
     conn: &Conn,
 ) {
     counters.inc(counter::FLOWS_RELEASED);
-    if conn.snat {
+    if conn.snat() {
         snat.free(&keys[1].dst, conn.snat_port);
     }
 }

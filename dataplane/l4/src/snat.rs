@@ -7,6 +7,7 @@
 //! owns the flow: **core = `(port - lo) / per_core`** ([`PortSplit::core_of`]).
 //!
 //! # Invariants
+//! * No range holds port 0: a connection's SNAT port 0 means it has none.
 //! * Two cores built from the same `(cores, range)` never hand out the same port.
 //! * [`SnatPorts::alloc`] and [`SnatPorts::free`] are O(1) and never allocate: a ring of free
 //!   ports and a bitmap of ports in use are sized once in [`SnatPorts::new`].
@@ -35,6 +36,15 @@ pub enum SnatError {
         /// The number of cores.
         cores: usize,
     },
+    /// The range includes port 0, which is no source port (and marks a connection without
+    /// SNAT).
+    #[error("snat: the port range {lo}..={hi} includes port 0")]
+    PortZero {
+        /// The range's first port.
+        lo: u16,
+        /// The range's last port.
+        hi: u16,
+    },
     /// The range has fewer ports than there are cores.
     #[error("snat: {ports} ports cannot be split over {cores} cores")]
     TooFewPorts {
@@ -61,6 +71,9 @@ impl PortSplit {
             .filter(|&n| n > 0)
             .ok_or(SnatError::BadCores { cores })?;
         let (lo, hi) = (*range.start(), *range.end());
+        if lo == 0 && hi >= lo {
+            return Err(SnatError::PortZero { lo, hi });
+        }
         let ports = if hi >= lo { u32::from(hi - lo) + 1 } else { 0 };
         let per_core = ports / u32::from(n);
         if per_core == 0 {
@@ -68,8 +81,7 @@ impl PortSplit {
         }
         Ok(PortSplit {
             lo,
-            // Only one core over all 65536 ports overflows; it then loses port 65535.
-            per_core: u16::try_from(per_core).unwrap_or(u16::MAX),
+            per_core: u16::try_from(per_core).expect("at most 65535 ports (port 0 is refused)"),
             cores: n,
         })
     }

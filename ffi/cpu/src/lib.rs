@@ -9,7 +9,13 @@
 //! * A prefetch is a hint: it never faults, never changes memory, and never changes what any
 //!   later load returns; only timing. Taking a reference makes the address valid anyway.
 //! * On targets without a prefetch instruction the functions do nothing.
-#![no_std]
+//!
+//! [`huge_vec`] (module [`huge`]) is the other half of the same cost: it puts such a table on
+//! huge pages, so the TLB covers it.
+
+pub mod huge;
+
+pub use huge::huge_vec;
 
 /// A cache line's size on the targets Strait runs on.
 pub const CACHE_LINE: usize = 64;

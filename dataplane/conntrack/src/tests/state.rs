@@ -111,7 +111,7 @@ fn expires_after(flags: &[(crate::Direction, u8)], want: State, timeout: u64) {
     let mut now = 0;
     for &(d, f) in flags {
         now += S;
-        t.observe(id, d, f, 60, now);
+        t.observe(id, d, f, now);
     }
     assert_eq!(t.get(id).map(|c| c.state), Some(want));
     let key = super::fwd(1, 6);
@@ -145,8 +145,8 @@ fn each_state_expires_at_its_timeout() {
 fn service_idle_timeout_overrides_established() {
     let mut t = table(4);
     let id = add(&mut t, 1, 0);
-    t.get_mut(id).expect("live").idle_timeout = 3 * S;
-    t.observe(id, Original, ACK, 60, 0);
+    t.get_mut(id).expect("live").idle_timeout_s = 3;
+    t.observe(id, Original, ACK, 0);
     let key = super::fwd(1, 6);
     assert!(t.lookup(&key, 3 * S - 1).is_some());
     assert!(t.lookup(&key, 3 * S).is_none());
@@ -162,7 +162,7 @@ fn udp_and_icmp_idle_timeouts() {
         let id = t
             .insert(f, r, Conn::new(proto, 0, 0, 0), 0, |_| panic!())
             .expect("insert");
-        t.observe(id, Reply, 0, 100, 2 * S);
+        t.observe(id, Reply, 0, 2 * S);
         assert!(t.lookup(&r, 2 * S + timeout - 1).is_some());
         assert!(t.lookup(&f, 2 * S + timeout).is_none());
     }

@@ -52,15 +52,15 @@ fn a_hint_of_another_key_gives_the_same_answer() {
 }
 
 #[test]
-fn observe_counts_per_direction() {
+fn observe_moves_state_and_last_seen_forward() {
     let mut t = table(2);
     let id = add(&mut t, 1, 5);
     assert_eq!(t.get(id).map(|c| c.last_seen), Some(5));
-    t.observe(id, Original, 0x02, 60, 6);
-    t.observe(id, Reply, 0x12, 1500, 7);
-    t.observe(id, Original, 0x10, 40, 3); // late packet: last_seen never goes back
+    t.observe(id, Original, 0x02, 6);
+    t.observe(id, Reply, 0x12, 7);
+    t.observe(id, Original, 0x10, 3); // late packet: last_seen never goes back
     let c = t.get(id).expect("live");
-    assert_eq!((c.packets, c.bytes, c.last_seen), ([2, 1], [100, 1500], 7));
+    assert_eq!(c.last_seen, 7);
     assert_eq!(c.state, State::Established);
 }
 
@@ -72,7 +72,7 @@ fn remove_invalidates_id_and_frees_keys() {
     assert_eq!((keys, conn.backend), ([fwd(1, TCP), reply(1, TCP)], 1));
     assert_eq!(t.remove(a), None);
     assert!(t.get(a).is_none() && t.get_mut(a).is_none());
-    assert_eq!(t.observe(a, Original, 0, 1, 0), None);
+    assert_eq!(t.observe(a, Original, 0, 0), None);
     assert_eq!(t.lookup(&reply(1, TCP), 0), None);
     // The slot is reused under a new id; the old id still does not resolve.
     let b = add(&mut t, 1, 0);
@@ -121,7 +121,7 @@ fn full_table_reclaims_expired_before_evicting() {
     let mut t = table(4);
     let ids: Vec<_> = (0..4).map(|n| add(&mut t, n, n as u64 * S)).collect();
     // Connection 3 is established and recent; 0 expired (SYN timeout 10 s) at 10.5 s.
-    t.observe(ids[3], Original, 0x10, 60, 10 * S);
+    t.observe(ids[3], Original, 0x10, 10 * S);
     let mut rel = Vec::new();
     let c = Conn::new(TCP, 0, 0, 0);
     t.insert(fwd(10, TCP), reply(10, TCP), c, 10 * S + S / 2, |r| {
@@ -195,7 +195,7 @@ fn expire_with_budget_eventually_visits_everything() {
     // Keep one connection fresh: it must survive every sweep.
     let keep = ids[17];
     let now = 11 * S;
-    t.observe(keep, Original, 0x10, 1, now);
+    t.observe(keep, Original, 0x10, now);
     let mut released = Vec::new();
     let mut calls = 0;
     let budget = 5;

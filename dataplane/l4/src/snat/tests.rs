@@ -41,7 +41,11 @@ fn bad_arguments() {
         SnatPorts::new(2, 2, 1..=10),
         Err(SnatError::CoreOutOfRange { core: 2, cores: 2 })
     ));
-    let whole = SnatPorts::new(0, 1, 0..=65535).unwrap();
+    assert!(matches!(
+        SnatPorts::new(0, 1, 0..=65535),
+        Err(SnatError::PortZero { lo: 0, hi: 65535 })
+    ));
+    let whole = SnatPorts::new(0, 1, 1..=65535).unwrap();
     assert_eq!(whole.capacity(), 65535);
 }
 
