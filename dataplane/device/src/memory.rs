@@ -93,6 +93,7 @@ impl MemoryPort {
         self.sent_bytes
     }
 
+    #[inline]
     fn record_tx(&mut self, len: usize) {
         self.stats.tx += 1;
         self.sent_bytes += len as u64;
@@ -102,6 +103,7 @@ impl MemoryPort {
     }
 
     /// Loads the next frame into `buf`; its length, or `None` if there is nothing to receive.
+    #[inline]
     fn load_next(&mut self) -> Option<usize> {
         if let Some(frame) = self.queue.pop_front() {
             self.buf[..frame.len()].copy_from_slice(&frame);
