@@ -10,6 +10,9 @@ use crate::{DpdkError, Eal, Mbuf, error};
 /// encapsulation headroom fits in one segment.
 pub const DATA_ROOM: u16 = 2048;
 
+/// Bytes of private area between an mbuf's header and its buffer (none).
+const PRIV_SIZE: u16 = 0;
+
 /// A pktmbuf mempool; freed when dropped (after every mbuf taken from it is gone: mbufs
 /// borrow their pool).
 #[derive(Debug)]
@@ -45,7 +48,7 @@ impl Mempool {
             DATA_ROOM + u16::try_from(dpdk_sys::RTE_PKTMBUF_HEADROOM).expect("small headroom");
         // SAFETY: the EAL runs (`eal`); the name is NUL-terminated and copied by DPDK.
         let raw = unsafe {
-            dpdk_sys::rte_pktmbuf_pool_create(cname.as_ptr(), mbufs, cache, 0, room, socket)
+            dpdk_sys::rte_pktmbuf_pool_create(cname.as_ptr(), mbufs, cache, PRIV_SIZE, room, socket)
         };
         let raw = NonNull::new(raw).ok_or_else(|| fail(error::strerror(error::rte_errno())))?;
         Ok(Mempool {
@@ -66,6 +69,16 @@ impl Mempool {
         let raw = unsafe { dpdk_sys::strait_rte_pktmbuf_alloc(self.raw.as_ptr()) };
         // SAFETY: a fresh mbuf, owned by the caller; it borrows `self`, its pool.
         NonNull::new(raw).map(|raw| unsafe { Mbuf::from_raw(raw) })
+    }
+
+    /// Bytes from the start of one of this pool's mbufs to the start of the data of a frame
+    /// received into it (`data_off` at its default, the headroom): the header, the private
+    /// area, the headroom. Always inside the mbuf's element: its buffer (headroom and
+    /// [`DATA_ROOM`]) follows the header.
+    pub fn data_hint(&self) -> usize {
+        std::mem::size_of::<dpdk_sys::rte_mbuf>()
+            + usize::from(PRIV_SIZE)
+            + dpdk_sys::RTE_PKTMBUF_HEADROOM as usize
     }
 
     /// Buffers free in the pool (including per-lcore caches).

@@ -20,7 +20,10 @@ use std::{
 
 use dpdk_sys::rte_mbuf;
 
-use crate::{DpdkError, Eal, Mbuf, Mempool, error};
+use crate::{
+    DpdkError, Eal, Mbuf, Mempool, error, mbuf,
+    received::{Header, Received},
+};
 
 /// How to set a port up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -323,6 +326,7 @@ impl Port {
                     RxQueue {
                         port: port.0.clone(),
                         queue: q,
+                        data_hint: port.0.pool.data_hint(),
                     },
                     TxQueue {
                         port: port.0.clone(),
@@ -435,6 +439,8 @@ fn xstats(id: u16) -> Vec<(String, u64)> {
 pub struct RxQueue {
     port: Arc<PortInner>,
     queue: u16,
+    /// See [`RxQueue::data_hint`].
+    data_hint: usize,
 }
 
 // SAFETY: a queue may move to the thread that polls it; it is not Sync, so only that
@@ -448,12 +454,18 @@ impl RxQueue {
     where
         F: FnMut(Mbuf<'_>),
     {
-        self.rx_burst_ahead(max, &mut (), |_, _| {}, |_, m| f(m))
+        self.rx_burst_ahead(max, &mut (), |_, _| {}, |_, r| f(r.into_mbuf()))
     }
 
     /// [`RxQueue::rx_burst`], first showing each received frame's data to `ahead`, in order,
     /// before any frame goes to `f` (both with `cx`): a caller can start the table lookups of
     /// the whole burst before it processes the first frame.
+    ///
+    /// Three passes over the burst: the first asks for the cache lines of every frame (each
+    /// mbuf's header and the line its frame starts on, see [`RxQueue::data_hint`]), so the
+    /// burst waits for its buffers once rather than once per frame; the second reads each
+    /// header once and shows the frame to `ahead`; the third hands each frame to `f` as a
+    /// [`Received`], which does not read the header again.
     #[inline]
     pub fn rx_burst_ahead<C, A, F>(
         &mut self,
@@ -464,7 +476,7 @@ impl RxQueue {
     ) -> usize
     where
         A: FnMut(&mut C, &[u8]),
-        F: FnMut(&mut C, Mbuf<'_>),
+        F: FnMut(&mut C, Received<'_>),
     {
         let mut raw = [std::ptr::null_mut::<rte_mbuf>(); MAX_BURST];
         let max = u16::try_from(max.min(MAX_BURST)).expect("MAX_BURST fits");
@@ -472,26 +484,73 @@ impl RxQueue {
         let n = unsafe {
             dpdk_sys::strait_rte_eth_rx_burst(self.port.info.id, self.queue, raw.as_mut_ptr(), max)
         };
-        let mut owned: [Option<Mbuf<'_>>; MAX_BURST] = std::array::from_fn(|_| None);
-        for (slot, &m) in owned.iter_mut().zip(&raw[..usize::from(n)]) {
-            // SAFETY: a received mbuf is ours (taken once, here); its pool lives as long as
-            // the port, which `self` holds for the borrow.
-            *slot = NonNull::new(m).map(|m| unsafe { Mbuf::from_raw(m) });
-        }
-        for m in owned[..usize::from(n)].iter().flatten() {
-            ahead(cx, m.as_ref());
-        }
-        for m in owned[..usize::from(n)].iter_mut() {
-            if let Some(m) = m.take() {
-                f(cx, m);
+        let n = usize::from(n);
+        // A received mbuf is never null; one that were would be dropped from the burst here,
+        // never dereferenced.
+        let mut count = 0;
+        for i in 0..n {
+            if let Some(m) = NonNull::new(raw[i]) {
+                // SAFETY: a received mbuf is valid, and ours; `data_hint` lies inside the
+                // element of every mbuf of the port's pool (`Mempool::data_hint`).
+                unsafe { mbuf::prefetch(m, self.data_hint) };
+                raw[count] = m.as_ptr();
+                count += 1;
             }
         }
-        usize::from(n)
+        // From here on, frees what `f` has not taken if `ahead` or `f` panics.
+        let mut rest = Rest {
+            raw: &raw[..count],
+            taken: 0,
+        };
+        let mut headers = [const { MaybeUninit::<Header>::uninit() }; MAX_BURST];
+        for (slot, &m) in headers.iter_mut().zip(rest.raw) {
+            // SAFETY: a received mbuf is valid and not null (compacted above).
+            let header = unsafe { Header::read(NonNull::new_unchecked(m)) };
+            // SAFETY: the mbuf is ours and nothing writes it until `f` takes it, after the
+            // view is gone.
+            ahead(cx, unsafe { header.frame() });
+            slot.write(header);
+        }
+        for header in &headers[..count] {
+            // SAFETY: the first `count` headers were written above.
+            let header = unsafe { header.assume_init() };
+            rest.taken += 1;
+            // SAFETY: a received mbuf is ours, taken once, here; its pool lives as long as
+            // the port, which `self` holds for the borrow.
+            f(cx, unsafe { header.take() });
+        }
+        n
+    }
+
+    /// Bytes from the start of an mbuf of this port's pool to where a frame received into
+    /// it starts: the buffer's start plus DPDK's headroom. Drivers fill received buffers
+    /// there, and Strait sends frames in place, so it is where a received frame's data
+    /// starts; a prefetch of it is a hint, right whenever the frame's `data_off` is the
+    /// headroom.
+    pub fn data_hint(&self) -> usize {
+        self.data_hint
     }
 
     /// The queue id.
     pub fn queue(&self) -> u16 {
         self.queue
+    }
+}
+
+/// The received mbufs of a burst (none null) that `f` has not taken yet, `raw[taken..]`:
+/// freed on drop, which finds any only if `ahead` or `f` panicked.
+struct Rest<'a> {
+    raw: &'a [*mut rte_mbuf],
+    taken: usize,
+}
+
+impl Drop for Rest<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        for &m in self.raw.get(self.taken..).unwrap_or_default() {
+            // SAFETY: received and not taken by `f`: still ours, freed once, here.
+            unsafe { dpdk_sys::strait_rte_pktmbuf_free(m) };
+        }
     }
 }
 
@@ -534,16 +593,24 @@ impl TxQueue {
 
     /// Queues `m`; when the burst is full it is flushed first, and what that flush did is
     /// returned.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, m: Mbuf<'_>) -> Flushed {
         let flushed = if self.len == MAX_BURST {
-            self.flush()
+            self.flush_full()
         } else {
             Flushed::default()
         };
         self.pending[self.len] = m.into_raw();
         self.len += 1;
         flushed
+    }
+
+    /// [`TxQueue::flush`] from [`TxQueue::push`] on a full burst: out of line, so the
+    /// per-frame push stays a store and an increment.
+    #[cold]
+    #[inline(never)]
+    fn flush_full(&mut self) -> Flushed {
+        self.flush()
     }
 
     /// Hands the queued frames to the device; frees what it does not take.

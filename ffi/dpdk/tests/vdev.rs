@@ -99,6 +99,71 @@ fn a_received_frame_goes_back_out_in_place() {
 }
 
 #[test]
+fn ahead_sees_the_whole_burst_before_each_frame_is_handed_out() {
+    register_thread();
+    let (port, mut queues) = open("net_ring3", PortConfig::default());
+    let (rx, tx) = &mut queues[0];
+    let in_use = port.pool().in_use();
+    for i in 0..4u8 {
+        assert!(tx.push_copy(&frame(i)).is_some());
+    }
+    assert_eq!(tx.flush().sent, 4);
+    // Frame 0 grows by four bytes, frame 1 is refused a length past its buffer (and keeps
+    // its own), the others go back out as they came.
+    let mut events = Vec::new();
+    let n = rx.rx_burst_ahead(
+        64,
+        &mut events,
+        |events, data| events.push(format!("ahead {}", data[14])),
+        |events, mut r| {
+            assert!(r.is_contiguous());
+            assert_eq!((r.len(), r.as_ref()), (60, &frame(r.as_ref()[14])[..]));
+            let i = r.as_ref()[14];
+            events.push(format!("f {i}"));
+            match i {
+                0 => {
+                    r.room_mut()[60..64].copy_from_slice(b"grow");
+                    assert!(r.set_len(64));
+                }
+                1 => assert!(!r.set_len(r.capacity() + 1)),
+                _ => assert!(r.set_len(60)),
+            }
+            tx.push(r.into_mbuf());
+        },
+    );
+    assert_eq!(n, 4);
+    let order: Vec<String> = (0..4)
+        .map(|i| format!("ahead {i}"))
+        .chain((0..4).map(|i| format!("f {i}")))
+        .collect();
+    assert_eq!(events, order);
+    assert_eq!(tx.flush().sent, 4);
+    let mut got = Vec::new();
+    rx.rx_burst(64, |m| got.push(m.as_ref().to_vec()));
+    let mut grown = frame(0);
+    grown.extend_from_slice(b"grow");
+    assert_eq!(got, [grown, frame(1), frame(2), frame(3)]);
+    assert_eq!(port.pool().in_use(), in_use, "every mbuf went back");
+}
+
+#[test]
+fn frames_not_taken_when_f_panics_go_back_to_the_pool() {
+    register_thread();
+    let (port, mut queues) = open("net_ring4", PortConfig::default());
+    let (rx, tx) = &mut queues[0];
+    let in_use = port.pool().in_use();
+    for i in 0..5u8 {
+        assert!(tx.push_copy(&frame(i)).is_some());
+    }
+    assert_eq!(tx.flush().sent, 5);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rx.rx_burst(64, |m| assert_ne!(m.as_ref()[14], 2, "the third frame"));
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(port.pool().in_use(), in_use, "no mbuf leaked");
+}
+
+#[test]
 fn a_null_port_receives_frames_and_takes_every_transmit() {
     register_thread();
     let (port, mut queues) = open("net_null0,size=64", PortConfig::default());

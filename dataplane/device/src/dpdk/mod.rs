@@ -19,6 +19,11 @@
 //! `rx_dropped`. Transmit frames wait in a burst until `flush`; what the device does not
 //! take is freed and counted in `tx_full`.
 //!
+//! A burst asks for the cache lines of all its frames (each mbuf's header and the line its
+//! frame starts on) before `ahead` sees the first, reads each header once, and writes it
+//! again only for a frame whose length changed (`strait_dpdk::Received`): a forwarded frame
+//! of unchanged length costs its mbuf no header write.
+//!
 //! Each worker thread registers itself with the EAL on its first burst, so mempool caches
 //! work for it. The EAL stops when the last port drops.
 

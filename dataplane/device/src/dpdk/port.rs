@@ -123,16 +123,16 @@ impl Port for DpdkPort {
     {
         strait_dpdk::register_thread();
         let (tx, stats) = (&mut self.tx, &mut self.stats);
-        let n = self.rx.rx_burst_ahead(max, cx, ahead, |cx, mut m| {
-            if !m.is_contiguous() {
+        let n = self.rx.rx_burst_ahead(max, cx, ahead, |cx, mut frame| {
+            if !frame.is_contiguous() {
                 stats.rx_dropped += 1;
                 return;
             }
-            let len = m.len();
-            if let Verdict::Tx(n) = f(cx, m.room_mut(), len)
-                && m.set_len(n)
+            let len = frame.len();
+            if let Verdict::Tx(n) = f(cx, frame.room_mut(), len)
+                && frame.set_len(n)
             {
-                count(stats, tx.push(m));
+                count(stats, tx.push(frame.into_mbuf()));
             }
         });
         self.stats.rx += n as u64;

@@ -85,6 +85,11 @@ impl Strait {
                     *not_tx += 1;
                 }
                 buf[..FRAME_LEN].copy_from_slice(&frames[*next]);
+                // The frames are read in order, but a burst's worth at a time with the
+                // pipeline's work in between: ask for the line (and page) two bursts on.
+                if let Some(later) = frames.get(*next + 2 * BURST) {
+                    strait_cpu::prefetch(later);
+                }
                 *next += 1;
                 if *next == frames.len() {
                     *next = 0;
