@@ -79,7 +79,9 @@ pub struct L7Options {
     pub response_timeout: Duration,
     /// How long an idle upstream connection is kept in the pool.
     pub upstream_idle_timeout: Duration,
-    /// Idle upstream connections kept per endpoint.
+    /// Idle upstream connections kept per endpoint. At least the streams one HTTP/2 client
+    /// may have in flight: fewer, and the HTTP/1.1 connections its fan-out needs are closed
+    /// and opened again on every burst.
     pub max_idle_per_endpoint: usize,
     /// Bytes read from a socket at a time (and so the largest piece of a body in memory).
     pub read_chunk: usize,
@@ -111,7 +113,7 @@ impl Default for L7Options {
             body_timeout: Duration::from_secs(60),
             response_timeout: Duration::from_secs(60),
             upstream_idle_timeout: Duration::from_secs(30),
-            max_idle_per_endpoint: 64,
+            max_idle_per_endpoint: 256,
             read_chunk: 64 * 1024,
             hold_body_bytes: 64 * 1024,
             tick: Duration::from_millis(100),

@@ -18,8 +18,9 @@
 //!   trailers and h2 request trailers a chunked request's trailer section).
 //! * A gRPC request (`content-type: application/grpc…`) that the proxy cannot forward gets a
 //!   trailers-only gRPC answer (`grpc-status`, `grpc-message`), never a bare HTTP error.
-//! * Everything stays on the worker's thread: the `h2` crate spawns nothing, the adapter's two
-//!   tasks and the upstream connections' tasks are compio tasks of this worker.
+//! * Everything stays on the worker's thread: the `h2` crate spawns nothing, the adapter's
+//!   socket operations run in the task that polls the connection (`pipe`), and the upstream
+//!   connections' tasks are compio tasks of this worker.
 
 mod forward;
 mod from_h1;

@@ -120,22 +120,29 @@ pub(crate) async fn serve(shared: &Shared, stream: Stream, peer: SocketAddr, lis
         FuturesUnordered::new();
     let mut closing = false;
     loop {
-        let limit = if streams.is_empty() {
-            opts.idle_timeout
-        } else {
-            // The streams' own timeouts bound the wait.
-            Duration::from_secs(365 * 24 * 3600)
-        };
+        // Only an idle connection waits on a timer (the streams' own timeouts bound the wait
+        // otherwise); a busy one stops waiting when its last stream ends, to start it.
+        let busy = !streams.is_empty();
         let next = poll_fn(|cx| {
             while let Poll::Ready(Some(())) = streams.poll_next_unpin(cx) {}
-            conn.poll_accept(cx)
+            match conn.poll_accept(cx) {
+                Poll::Pending if busy && streams.is_empty() => Poll::Ready(None),
+                polled => polled.map(Some),
+            }
         });
-        match within(limit, next).await {
-            Ok(Some(Ok((req, respond)))) => {
+        let next = if busy {
+            Ok(next.await)
+        } else {
+            within(opts.idle_timeout, next).await
+        };
+        match next {
+            // The last stream ended: wait again, on the idle timer now.
+            Ok(None) => {}
+            Ok(Some(Some(Ok((req, respond))))) => {
                 streams.push(Box::pin(stream_task(shared, origin, req, respond)));
             }
-            Ok(Some(Err(e))) => return debug!(%peer, error = %e, "h2 connection failed"),
-            Ok(None) => return,
+            Ok(Some(Some(Err(e)))) => return debug!(%peer, error = %e, "h2 connection failed"),
+            Ok(Some(None)) => return,
             // Idle again after the GOAWAY: the client did not close; drop it.
             Err(_) if closing => return,
             Err(_) => {
@@ -168,8 +175,10 @@ async fn stream_task(
         return answer.local(405, b"CONNECT is not supported\n", None);
     }
     let buf = head::h1_request(&parts, !body.is_end_stream());
+    // Boxed: a head is large (its fields are a fixed array) and this one lives across the
+    // awaits of the exchange, so inline it would grow every stream's future by as much.
     let h1 = match RequestParser::new(&shared.opts.limits).parse(&buf) {
-        Ok(Parsed::Complete(h1, _)) => h1,
+        Ok(Parsed::Complete(h1, _)) => Box::new(h1),
         Ok(Parsed::Partial) => return answer.fail(400, "bad request head"),
         Err(e) => return answer.fail(e.status(), e.reason()),
     };

@@ -30,6 +30,10 @@ use crate::proxy::Upstream;
 use crate::stream::Stream;
 use crate::worker::Shared;
 
+/// Room a read gets while the response head is awaited (the body's reads get the
+/// configured `read_chunk`): most heads, and small bodies with them, fit.
+const HEAD_CHUNK: usize = 16 * 1024;
+
 /// One exchange; see the module documentation.
 #[derive(Debug)]
 pub(super) struct Exchange<'a> {
@@ -152,32 +156,35 @@ impl Exchange<'_> {
     ) -> Result<bool, Down> {
         let read = self.read_head(up, inbound, heard);
         let (head, len) = unless_reset(respond, read).await.ok_or(Down::Broken)??;
-        if head.framing == BodyFraming::Tunnel {
+        let (framing, keep_alive) = (head.framing, head.keep_alive);
+        if framing == BodyFraming::Tunnel {
             return Err(Down::Bad);
         }
         let resp =
             head::h2_response(&head, &inbound.buf[..len], self.response_mods).ok_or(Down::Bad)?;
+        drop(head);
         inbound.consume(len);
-        let end = matches!(head.framing, BodyFraming::None | BodyFraming::Length(0));
+        let end = matches!(framing, BodyFraming::None | BodyFraming::Length(0));
         let mut send = respond.send_response(resp, end).map_err(|_| Down::Broken)?;
         started.set(true);
         if end {
-            return Ok(head.keep_alive);
+            return Ok(keep_alive);
         }
-        self.body(up, inbound, &mut send, head.framing).await?;
-        Ok(head.keep_alive)
+        self.body(up, inbound, &mut send, framing).await?;
+        Ok(keep_alive)
     }
 
-    /// Reads the final response head (interim ones skipped): it and its length.
+    /// Reads the final response head (interim ones skipped): it and its length. The parser
+    /// and the head are boxed: they are large (fixed field arrays) and live across awaits.
     async fn read_head(
         &self,
         up: &Stream,
         inbound: &mut Inbound,
         heard: &Cell<bool>,
-    ) -> Result<(ResponseHead, usize), Down> {
+    ) -> Result<(Box<ResponseHead>, usize), Down> {
         let opts = &self.shared.opts;
         let deadline = Instant::now() + self.response_timeout;
-        let mut parser = ResponseParser::new(&opts.limits, self.method);
+        let mut parser = Box::new(ResponseParser::new(&opts.limits, self.method));
         loop {
             if !inbound.buf.is_empty() {
                 match parser.parse(&inbound.buf) {
@@ -186,16 +193,17 @@ impl Exchange<'_> {
                             return Err(Down::Bad);
                         }
                         inbound.consume(len);
-                        parser = ResponseParser::new(&opts.limits, self.method);
+                        *parser = ResponseParser::new(&opts.limits, self.method);
                         continue;
                     }
-                    Ok(Parsed::Complete(h, len)) => return Ok((h, len)),
+                    Ok(Parsed::Complete(h, len)) => return Ok((Box::new(h), len)),
                     Ok(Parsed::Partial) => {}
                     Err(_) => return Err(Down::Bad),
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            match inbound.fill_within(up, opts.read_chunk, left).await {
+            let chunk = opts.read_chunk.min(HEAD_CHUNK);
+            match inbound.fill_within(up, chunk, left).await {
                 Ok(0) => return Err(Down::NoResponse),
                 Ok(_) => heard.set(true),
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(Down::Timeout),

@@ -59,7 +59,9 @@ pub(super) async fn client(
         }
     }
     CLIENTS.with(|c| c.borrow_mut().remove(&key));
-    let made = within(timeout, async {
+    // Boxed: the handshake's future is large, and inline it would grow every request's
+    // future (which awaits this function) by as much, new connection or not.
+    let made = Box::pin(within(timeout, async {
         let stream = upstream::open(addr, security, timeout).await?;
         let io = Duplex::new(stream, shared.opts.idle_timeout);
         h2::client::Builder::new()
@@ -68,7 +70,7 @@ pub(super) async fn client(
             .handshake::<_, Bytes>(io)
             .await
             .map_err(io::Error::other)
-    });
+    }));
     let (client, conn) = made.await??;
     compio::runtime::spawn(async move {
         if let Err(e) = conn.await {
