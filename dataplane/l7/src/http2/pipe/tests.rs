@@ -9,12 +9,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 
-#[test]
-fn a_duplex_carries_bytes_both_ways_and_shuts_down_after_the_last_write() {
+/// A loopback listener whose one connection `serve` gets, on a thread of its own.
+fn peer<T: Send + 'static>(
+    serve: impl FnOnce(std::net::TcpStream) -> T + Send + 'static,
+) -> (std::net::SocketAddr, std::thread::JoinHandle<T>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let peer = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().expect("accept");
+    let serving = std::thread::spawn(move || serve(listener.accept().expect("accept").0));
+    (addr, serving)
+}
+
+#[test]
+fn a_duplex_carries_bytes_both_ways_and_shuts_down_after_the_last_write() {
+    let (addr, peer) = peer(|mut s| {
         // 1 MiB up through the duplex, then its end of stream.
         let mut got = Vec::new();
         s.read_to_end(&mut got).expect("read to end");
@@ -73,10 +80,7 @@ fn a_duplex_stops_reading_a_peer_that_h2_does_not_read() {
 
 #[test]
 fn a_dropped_duplex_still_writes_what_h2_left_then_shuts_down() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let peer = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().expect("accept");
+    let (addr, peer) = peer(|mut s| {
         let mut got = Vec::new();
         s.read_to_end(&mut got).expect("read to end");
         got
