@@ -272,6 +272,11 @@ async fn answer(
                 .filter(|(k, _)| k.as_str().starts_with("x-"))
                 .map(|(k, v)| (format!("x-echo-{}", k.as_str()), v.clone()))
                 .collect();
+            // Read the body to its end before answering, as nginx discards one: hyper closes a
+            // connection whose request body was left unread right after the response, and a
+            // proxy may already have pooled it (a race this upstream is not here to test).
+            let mut body = req.into_body();
+            while let Some(Ok(_)) = body.frame().await {}
             let mut r = Response::new(full(name.clone()));
             for (k, v) in echoed {
                 r.headers_mut().insert(
