@@ -16,6 +16,13 @@ use strait_table::{
     Image, ImageBuilder, ImageBytes, L4Backend, L4Mode, L4Service, Protocol, encode_ip,
 };
 
+/// CPU time the calling thread has used: a rate over it leaves out the time another process
+/// had the core, which the wall clock does not.
+pub fn thread_cpu_time() -> std::time::Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 /// Flows by default (`STRAIT_BENCH_FLOWS` overrides, see [`flows_from_env`]).
 pub const FLOWS: u32 = 100_000;
 /// Backends of the service.

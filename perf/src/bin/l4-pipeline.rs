@@ -7,11 +7,11 @@
 //! median of each is reported. Pin it with `taskset` (run.sh does).
 #![forbid(unsafe_code)]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use strait_device::{Port, Verdict, memory::MemoryPort};
 use strait_fastpath::{Action, counter};
-use strait_perf::l4bench::{self, frame, healthy};
+use strait_perf::l4bench::{self, frame, healthy, thread_cpu_time};
 
 const BURST: usize = 32;
 const PACKETS: u64 = 20_000_000;
@@ -24,7 +24,7 @@ fn run(
     packets: u64,
     mut burst: impl FnMut(&mut MemoryPort) -> usize,
 ) -> (f64, f64) {
-    let (start, cpu) = (Instant::now(), thread_cpu());
+    let (start, cpu) = (Instant::now(), thread_cpu_time());
     let mut done = 0u64;
     while done < packets {
         done += burst(port) as u64;
@@ -32,14 +32,8 @@ fn run(
     let mpps = |seconds: f64| done as f64 / seconds / 1e6;
     (
         mpps(start.elapsed().as_secs_f64()),
-        mpps((thread_cpu() - cpu).as_secs_f64()),
+        mpps((thread_cpu_time() - cpu).as_secs_f64()),
     )
-}
-
-/// CPU time this thread has run.
-fn thread_cpu() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -131,12 +131,6 @@ fn main() {
     interrupt::run("dpdk-bench", || bench(args));
 }
 
-/// CPU time the calling thread has used.
-fn thread_cpu_time() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
-
 /// Pins the calling thread to `core`.
 fn pin(core: usize) {
     let mut set = CpuSet::new();
@@ -221,9 +215,9 @@ fn bench(args: Args) {
         stop.sleep(Duration::ZERO);
         pin(args.core);
         strait.run_for(Duration::from_secs(args.warmup));
-        let cpu = thread_cpu_time();
+        let cpu = l4bench::thread_cpu_time();
         let (frames, secs) = strait.run_for(Duration::from_secs(args.seconds));
-        let cpu = (thread_cpu_time() - cpu).as_secs_f64();
+        let cpu = (l4bench::thread_cpu_time() - cpu).as_secs_f64();
         pin(other);
         let mpps = frames as f64 / secs / 1e6;
         // Another process on the core takes time from the measurement: the rate over the
