@@ -9,6 +9,7 @@
 
 use std::{marker::PhantomData, ptr::NonNull};
 
+use crate::mempool::DATA_HINT;
 use dpdk_sys::rte_mbuf;
 
 /// An owned packet buffer. See the module documentation.
@@ -112,19 +113,19 @@ impl AsRef<[u8]> for Mbuf<'_> {
 
 /// Asks for the cache lines of `raw` that receiving a frame reads first: the header's
 /// first line (`buf_addr`, `data_off`, `data_len`, `nb_segs`, `buf_len`; nothing on the
-/// fast path reads the second) and the line `data_hint` bytes from the mbuf, where its
+/// fast path reads the second) and the line [`DATA_HINT`] bytes from the mbuf, where its
 /// frame starts. Only timing changes.
 ///
 /// # Safety
-/// `raw` is a valid mbuf, and `raw + data_hint` lies inside its mempool element (an
-/// mbuf's buffer follows its header in the element).
+/// `raw` is a valid mbuf of a pool made by [`Mempool::new`](crate::Mempool::new), so that
+/// `raw + DATA_HINT` lies inside its mempool element.
 #[inline(always)]
-pub(crate) unsafe fn prefetch(raw: NonNull<rte_mbuf>, data_hint: usize) {
+pub(crate) unsafe fn prefetch(raw: NonNull<rte_mbuf>) {
     // SAFETY: valid (the caller's promise).
     strait_cpu::prefetch(unsafe { raw.as_ref() });
     // SAFETY: inside the mbuf's element (the caller's promise); DPDK memory is mapped and
     // initialised, and the reference is only used for its address.
-    strait_cpu::prefetch(unsafe { &*raw.as_ptr().cast::<u8>().add(data_hint) });
+    strait_cpu::prefetch(unsafe { &*raw.as_ptr().cast::<u8>().add(DATA_HINT) });
 }
 
 impl AsMut<[u8]> for Mbuf<'_> {

@@ -13,6 +13,15 @@ pub const DATA_ROOM: u16 = 2048;
 /// Bytes of private area between an mbuf's header and its buffer (none).
 const PRIV_SIZE: u16 = 0;
 
+/// Bytes from the start of an mbuf of any pool made here to where a frame received into it
+/// starts (`data_off` at its default): the header, the private area, DPDK's headroom. Drivers
+/// fill received buffers there and Strait sends frames in place, so a prefetch of it is right
+/// whenever `data_off` is the headroom. Always inside the mbuf's element: its buffer
+/// (headroom and [`DATA_ROOM`]) follows the header.
+pub(crate) const DATA_HINT: usize = std::mem::size_of::<dpdk_sys::rte_mbuf>()
+    + PRIV_SIZE as usize
+    + dpdk_sys::RTE_PKTMBUF_HEADROOM as usize;
+
 /// A pktmbuf mempool; freed when dropped (after every mbuf taken from it is gone: mbufs
 /// borrow their pool).
 #[derive(Debug)]
@@ -69,16 +78,6 @@ impl Mempool {
         let raw = unsafe { dpdk_sys::strait_rte_pktmbuf_alloc(self.raw.as_ptr()) };
         // SAFETY: a fresh mbuf, owned by the caller; it borrows `self`, its pool.
         NonNull::new(raw).map(|raw| unsafe { Mbuf::from_raw(raw) })
-    }
-
-    /// Bytes from the start of one of this pool's mbufs to the start of the data of a frame
-    /// received into it (`data_off` at its default, the headroom): the header, the private
-    /// area, the headroom. Always inside the mbuf's element: its buffer (headroom and
-    /// [`DATA_ROOM`]) follows the header.
-    pub fn data_hint(&self) -> usize {
-        std::mem::size_of::<dpdk_sys::rte_mbuf>()
-            + usize::from(PRIV_SIZE)
-            + dpdk_sys::RTE_PKTMBUF_HEADROOM as usize
     }
 
     /// Buffers free in the pool (including per-lcore caches).

@@ -326,7 +326,6 @@ impl Port {
                     RxQueue {
                         port: port.0.clone(),
                         queue: q,
-                        data_hint: port.0.pool.data_hint(),
                     },
                     TxQueue {
                         port: port.0.clone(),
@@ -439,8 +438,6 @@ fn xstats(id: u16) -> Vec<(String, u64)> {
 pub struct RxQueue {
     port: Arc<PortInner>,
     queue: u16,
-    /// See [`RxQueue::data_hint`].
-    data_hint: usize,
 }
 
 // SAFETY: a queue may move to the thread that polls it; it is not Sync, so only that
@@ -462,10 +459,10 @@ impl RxQueue {
     /// the whole burst before it processes the first frame.
     ///
     /// Three passes over the burst: the first asks for the cache lines of every frame (each
-    /// mbuf's header and the line its frame starts on, see [`RxQueue::data_hint`]), so the
-    /// burst waits for its buffers once rather than once per frame; the second reads each
-    /// header once and shows the frame to `ahead`; the third hands each frame to `f` as a
-    /// [`Received`], which does not read the header again.
+    /// mbuf's header and the line its frame starts on), so the burst waits for its buffers
+    /// once rather than once per frame; the second reads each header once and shows the frame
+    /// to `ahead`; the third hands each frame to `f` as a [`Received`], which does not read
+    /// the header again.
     #[inline]
     pub fn rx_burst_ahead<C, A, F>(
         &mut self,
@@ -490,9 +487,9 @@ impl RxQueue {
         let mut count = 0;
         for i in 0..n {
             if let Some(m) = NonNull::new(raw[i]) {
-                // SAFETY: a received mbuf is valid, and ours; `data_hint` lies inside the
-                // element of every mbuf of the port's pool (`Mempool::data_hint`).
-                unsafe { mbuf::prefetch(m, self.data_hint) };
+                // SAFETY: a received mbuf is valid, ours, and from the port's pool, made by
+                // `Mempool::new`.
+                unsafe { mbuf::prefetch(m) };
                 raw[count] = m.as_ptr();
                 count += 1;
             }
@@ -520,15 +517,6 @@ impl RxQueue {
             f(cx, unsafe { header.take() });
         }
         n
-    }
-
-    /// Bytes from the start of an mbuf of this port's pool to where a frame received into
-    /// it starts: the buffer's start plus DPDK's headroom. Drivers fill received buffers
-    /// there, and Strait sends frames in place, so it is where a received frame's data
-    /// starts; a prefetch of it is a hint, right whenever the frame's `data_off` is the
-    /// headroom.
-    pub fn data_hint(&self) -> usize {
-        self.data_hint
     }
 
     /// The queue id.
