@@ -1,14 +1,17 @@
 //! The bucket array: open addressing over a power-of-two array with a fixed probe window.
 //!
 //! # Invariants
-//! * A key hashes ([`KeyHasher`], keyed per table) to a home bucket `h`; it may only live in the window
-//!   `h, h+1, …, h+WINDOW-1` (mod the bucket count). Lookups always scan the whole window, so
+//! * A key hashes ([`KeyHasher`], keyed per table) to a home bucket `h` below the home count (a
+//!   power of two); it may only live in the window `h, h+1, …, h+WINDOW-1`. The array has
+//!   `WINDOW - 1` buckets past the last home, so a window never wraps: it is one run of the
+//!   array, read as one fixed-size slice. Lookups always scan the whole window, so
 //!   removal simply empties a bucket: no tombstones, no backward shifting, and a bucket index
 //!   stored in a slot stays valid until that slot is released.
 //! * Each occupied bucket holds a 32-bit tag (the hash's high half) and `slot << 1 | direction`;
 //!   the full key is compared in the slot only when the tag matches.
-//! * The bucket count is a power of two, at least `4 × capacity` (two keys per connection, so at
-//!   most half the buckets are ever occupied) and at least `WINDOW`.
+//! * The home count is a power of two, at least `4 × capacity` (two keys per connection, so at
+//!   most half the buckets are ever occupied); a table whose `4 × capacity` buckets fit in one
+//!   window has a single home, so every key shares that window.
 
 use strait_packet::FlowKey;
 
@@ -109,12 +112,15 @@ impl KeyHasher {
     }
 }
 
-/// Number of buckets for `capacity` connections.
-pub(crate) fn bucket_count(capacity: usize) -> usize {
-    (capacity * 4).next_power_of_two().max(WINDOW)
+/// Number of home buckets for `capacity` connections (the array holds `WINDOW - 1` more).
+pub(crate) fn home_count(capacity: usize) -> usize {
+    match capacity * 4 {
+        n if n <= WINDOW => 1,
+        n => n.next_power_of_two(),
+    }
 }
 
-/// Bucket indices of the window starting at `home`.
-pub(crate) fn window(home: usize, mask: usize) -> impl Iterator<Item = usize> {
-    (0..WINDOW).map(move |i| home.wrapping_add(i) & mask)
+/// Bucket indices of the window starting at home `start` (already masked).
+pub(crate) fn window(start: usize) -> core::ops::Range<usize> {
+    start..start + WINDOW
 }

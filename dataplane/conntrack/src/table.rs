@@ -97,6 +97,7 @@ fn expired(timeouts: &Timeouts, conn: &Conn, now: u64) -> bool {
 #[derive(Debug)]
 pub struct Conntrack {
     pub(crate) config: Config,
+    /// Home count − 1 (see `buckets`).
     pub(crate) mask: usize,
     pub(crate) buckets: Vec<Bucket>,
     pub(crate) slots: Vec<Slot>,
@@ -132,14 +133,14 @@ impl Conntrack {
         if cap == 0 || cap > MAX_CAPACITY {
             return Err(BadCapacity);
         }
-        let n = buckets::bucket_count(cap);
+        let n = buckets::home_count(cap);
         let mut free = Vec::with_capacity(cap);
         // Pop order 0, 1, 2, … (cap fits in u32: checked above).
         free.extend((0..cap as u32).rev());
         Ok(Conntrack {
             config,
             mask: n - 1,
-            buckets: huge_vec(Bucket::VACANT, n),
+            buckets: huge_vec(Bucket::VACANT, n + WINDOW - 1),
             slots: huge_vec(
                 Slot {
                     epoch: 0,
@@ -265,15 +266,7 @@ impl Conntrack {
     /// once and changes nothing). See [`Conntrack::prefetch_slot`] for the second step.
     #[inline]
     pub fn prefetch_window(&self, h: KeyHash) {
-        let (start, window) = self.window_of(h.0);
-        match window {
-            Some(window) => strait_cpu::prefetch_run(window),
-            // A window that wraps: its two ends are the last and the first bucket.
-            None => {
-                strait_cpu::prefetch_run(&self.buckets[start..]);
-                strait_cpu::prefetch(&self.buckets[0]);
-            }
-        }
+        strait_cpu::prefetch_run(self.window_of(h.0).1);
     }
 
     /// Starts loading the slot of the first bucket in `h`'s window that carries `h`'s tag: the
@@ -282,11 +275,9 @@ impl Conntrack {
     #[inline(always)]
     pub fn prefetch_slot(&self, h: KeyHash) {
         let h = h.0;
-        // A window that wraps is skipped: a prefetch is only a hint.
         let found = self
             .window_of(h)
             .1
-            .unwrap_or(&[])
             .iter()
             .find(|b| b.carries(h.tag))
             .and_then(|b| self.slots.get((b.entry >> 1) as usize));
@@ -352,11 +343,14 @@ impl Conntrack {
         }
     }
 
-    /// The first bucket of `h`'s window, and the window as one slice unless it wraps.
+    /// The first bucket of `h`'s window, and the window. The array's tail makes every window
+    /// whole (see `buckets`), so the empty stand-in is never returned.
     #[inline(always)]
-    fn window_of(&self, h: Hashed) -> (usize, Option<&[Bucket]>) {
+    fn window_of(&self, h: Hashed) -> (usize, &[Bucket; WINDOW]) {
+        static NONE: [Bucket; WINDOW] = [Bucket::VACANT; WINDOW];
         let start = h.home & self.mask;
-        (start, self.buckets.get(start..start + WINDOW))
+        let window = self.buckets.get(start..).and_then(<[Bucket]>::first_chunk);
+        (start, window.unwrap_or(&NONE))
     }
 
     /// Slot, direction and bucket of `key`, expired or not.
@@ -370,16 +364,11 @@ impl Conntrack {
             let e = self.slots.get(index as usize)?.entry.as_ref()?;
             (e.keys[dir.index()] == *key).then_some((index, dir, pos))
         };
-        match self.window_of(h) {
-            // The usual case: the window does not wrap, one slice, no masking per bucket.
-            (start, Some(window)) => window
-                .iter()
-                .enumerate()
-                .find_map(|(i, &b)| hit(start + i, b)),
-            (_, None) => {
-                buckets::window(h.home, self.mask).find_map(|pos| hit(pos, self.buckets[pos]))
-            }
-        }
+        let (start, window) = self.window_of(h);
+        window
+            .iter()
+            .enumerate()
+            .find_map(|(i, &b)| hit(start + i, b))
     }
 
     pub(crate) fn conn_expired(&self, conn: &Conn, now: u64) -> bool {

@@ -235,6 +235,7 @@ impl Pipeline {
     }
 
     /// Client → backend, by the service's `mode`; `reply` is the connection's reply key.
+    #[inline(always)]
     fn forward(
         &mut self,
         buf: &mut [u8],

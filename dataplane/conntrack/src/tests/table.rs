@@ -221,3 +221,32 @@ fn bad_capacity_is_refused() {
     assert!(Conntrack::new(Config::new(crate::MAX_CAPACITY + 1, 0)).is_err());
     assert_eq!(table(1).capacity(), 1);
 }
+
+#[test]
+fn keys_homed_at_the_last_bucket_live_in_the_tail() {
+    let mut t = table(64);
+    let last = t.mask;
+    let homed_last = |t: &Conntrack, n: u16| t.hash(&fwd(n, TCP)).0.home & t.mask == last;
+    // Seeded hashing: find connections whose forward key's home is the last one.
+    let at_end: Vec<u16> = (0..u16::MAX)
+        .filter(|&n| homed_last(&t, n))
+        .take(3)
+        .collect();
+    assert_eq!(at_end.len(), 3, "some keys hash to the last home");
+    assert_eq!(t.buckets.len(), last + crate::buckets::WINDOW);
+    let ids: Vec<_> = at_end.iter().map(|&n| add(&mut t, n, 0)).collect();
+    for (&n, &id) in at_end.iter().zip(&ids) {
+        assert_eq!(t.lookup(&fwd(n, TCP), 0), Some((id, Original)));
+        assert_eq!(t.lookup(&reply(n, TCP), 0), Some((id, Reply)));
+        let hinted = t.lookup_hinted(&fwd(n, TCP), Some(t.hash(&fwd(n, TCP))), 0);
+        assert_eq!(hinted.map(|h| h.id), Some(id));
+    }
+    // They sit past the last home: in the tail, not wrapped to the start.
+    let used: Vec<usize> = (0..t.buckets.len())
+        .filter(|&p| !t.buckets[p].is_empty() && t.buckets[p].entry >> 1 == ids[2].index)
+        .collect();
+    assert!(used.iter().any(|&p| p > last), "{used:?}");
+    assert!(t.remove(ids[1]).is_some());
+    assert_eq!(t.lookup(&fwd(at_end[1], TCP), 0), None);
+    assert_eq!(t.lookup(&fwd(at_end[2], TCP), 0), Some((ids[2], Original)));
+}
