@@ -102,6 +102,8 @@ counters! {
     /// Dropped before the pipeline saw them: the port's receive ring overran (reported by the
     /// device; exported by the worker).
     DROP_RX_RING = "drop_rx_ring",
+    /// ICMP errors about a flow sent on to its peer (client or backend).
+    ICMP_ERRORS_FORWARDED = "icmp_errors_forwarded",
 }
 
 /// Number of counters.

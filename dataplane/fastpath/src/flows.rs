@@ -236,7 +236,7 @@ impl Pipeline {
 
     /// Client → backend, by the service's `mode`; `reply` is the connection's reply key.
     #[inline(always)]
-    fn forward(
+    pub(crate) fn forward(
         &mut self,
         buf: &mut [u8],
         len: usize,
@@ -319,7 +319,7 @@ impl Pipeline {
 
     /// Sets the MACs for the on-link next hop `ip` and sends; a miss asks for it and drops.
     #[inline(always)]
-    fn send_to_next_hop(
+    pub(crate) fn send_to_next_hop(
         &mut self,
         buf: &mut [u8],
         len: usize,

@@ -21,6 +21,7 @@ mod ahead;
 pub mod counters;
 pub mod discovery;
 mod flows;
+mod icmp;
 pub mod neighbour;
 mod node;
 mod outbox;

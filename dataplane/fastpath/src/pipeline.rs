@@ -23,9 +23,9 @@
 use std::sync::Arc;
 
 use strait_conntrack::{BadCapacity, Config, Conn, Conntrack, FlowKey};
-use strait_l4::{Health, SnatError};
+use strait_l4::{Health, SnatError, icmp_error};
 use strait_packet::ip::protocol;
-use strait_packet::{Kind, parse_frame};
+use strait_packet::{Kind, Parsed, parse_frame};
 use strait_table::Image;
 
 use crate::ahead::Ahead;
@@ -204,9 +204,9 @@ impl Pipeline {
                 if out.answer.is_some() || out.learned.is_some() {
                     return self.discovered(out, counter::ND_REPLIES);
                 }
-                return self.not_ours_icmp(&l4.flow.dst);
+                return self.icmp(image, buf, len, parsed, steered);
             }
-            _ => return self.not_ours_icmp(&l4.flow.dst),
+            _ => return self.icmp(image, buf, len, parsed, steered),
         }
         if !steered && self.workers > 1 {
             let is_snat = self.is_snat(&l4.flow.dst);
@@ -237,6 +237,27 @@ impl Pipeline {
             }
             None => self.exception(),
         }
+    }
+
+    /// ICMP (or another protocol) that is not neighbour discovery: an error about one of our
+    /// flows goes on to its peer (see [`crate::icmp`]); the rest to our addresses is dropped.
+    fn icmp<B: AsRef<[u8]>>(
+        &mut self,
+        image: Option<&Image<B>>,
+        buf: &mut [u8],
+        len: usize,
+        parsed: &Parsed,
+        steered: bool,
+    ) -> Action {
+        let Some(dst) = parsed.flow().map(|f| f.dst) else {
+            return self.exception();
+        };
+        if self.view.owned.contains(&dst)
+            && let Some(quote) = icmp_error::quote(&buf[..len], parsed)
+        {
+            return self.icmp_error(image, buf, len, parsed, &quote, steered);
+        }
+        self.not_ours_icmp(&dst)
     }
 
     fn not_ours_icmp(&mut self, dst: &[u8; 16]) -> Action {

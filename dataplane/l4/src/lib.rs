@@ -22,6 +22,7 @@
 
 mod dsr;
 pub mod encap;
+pub mod icmp_error;
 pub mod nat;
 mod select;
 mod services;

@@ -205,7 +205,7 @@ fn header_at<const N: usize>(
 /// Writes the new addresses (and, with `route`, the decremented TTL) into an IPv4 header,
 /// updating its checksum; returns the addresses' delta for the transport checksum.
 #[inline(always)]
-fn rewrite_v4(h: &mut [u8; ipv4::HEADER_LEN], ends: &Ends<'_>, route: bool) -> u64 {
+pub(crate) fn rewrite_v4(h: &mut [u8; ipv4::HEADER_LEN], ends: &Ends<'_>, route: bool) -> u64 {
     let (old_s, old_d) = (ne32(&h[12..16]), ne32(&h[16..20]));
     let (new_s, new_d) = (ne32(&ends.src[12..]), ne32(&ends.dst[12..]));
     let delta = delta32(old_s, new_s) + delta32(old_d, new_d);
@@ -231,7 +231,7 @@ fn rewrite_v4(h: &mut [u8; ipv4::HEADER_LEN], ends: &Ends<'_>, route: bool) -> u
 /// Writes the new addresses (and, with `route`, the decremented hop limit) into an IPv6
 /// header; returns the addresses' delta for the transport checksum.
 #[inline]
-fn rewrite_v6(h: &mut [u8; ipv6::HEADER_LEN], ends: &Ends<'_>, route: bool) -> u64 {
+pub(crate) fn rewrite_v6(h: &mut [u8; ipv6::HEADER_LEN], ends: &Ends<'_>, route: bool) -> u64 {
     let delta = delta128(&h[8..24], ends.src) + delta128(&h[24..40], ends.dst);
     h[8..24].copy_from_slice(ends.src);
     h[24..40].copy_from_slice(ends.dst);
@@ -256,7 +256,7 @@ fn ne32(b: &[u8]) -> u32 {
 
 /// The delta of a 32-bit word `old` becoming `new` (RFC 1624 eqn. 3: `~m + m'`).
 #[inline]
-fn delta32(old: u32, new: u32) -> u64 {
+pub(crate) fn delta32(old: u32, new: u32) -> u64 {
     u64::from(!old) + u64::from(new)
 }
 
@@ -272,7 +272,7 @@ fn delta128(old: &[u8], new: &[u8; 16]) -> u64 {
 /// add with its carry added back (a carry out leaves at most `MAX - 1`, so that add cannot
 /// carry again; `0xFFFF` divides `2^32 - 1`, so the first step keeps the sum).
 #[inline]
-fn apply(csum: u16, delta: u64) -> u16 {
+pub(crate) fn apply(csum: u16, delta: u64) -> u16 {
     let acc = u64::from(!csum) + delta;
     let (lo, carry) = (acc as u32).overflowing_add((acc >> 32) as u32);
     let x = lo + u32::from(carry);
