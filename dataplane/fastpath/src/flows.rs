@@ -317,7 +317,8 @@ impl Pipeline {
         self.send_to_next_hop(buf, len, fwd.src, fwd.family)
     }
 
-    /// Sets the MACs for the on-link next hop `ip` and sends; a miss asks for it and drops.
+    /// Sets the MACs for the next hop towards `ip` (`ip` itself on the segment, else the
+    /// gateway: see [`crate::route`]) and sends; a miss asks for the next hop and drops.
     #[inline(always)]
     pub(crate) fn send_to_next_hop(
         &mut self,
@@ -326,8 +327,9 @@ impl Pipeline {
         ip: [u8; 16],
         family: Family,
     ) -> Action {
-        let Some(mac) = self.neighbours.next_hop(&ip) else {
-            self.ask(ip, family);
+        let hop = *self.node.routes.next_hop(&ip, family);
+        let Some(mac) = self.neighbours.next_hop(&hop) else {
+            self.ask(hop, family);
             self.counters.inc(counter::DROP_NEIGHBOUR_MISS);
             return Action::Drop;
         };
@@ -378,9 +380,11 @@ impl Pipeline {
         for svc in image.l4_services() {
             for b in image.l4_backends_of(svc) {
                 let ip = backend_addr(b);
+                // An off-segment backend is reached through the gateway: resolve that.
+                let hop = *self.node.routes.next_hop(&ip, family_of(&ip));
                 match b.mac() {
                     Some(mac) => self.neighbours.set_static(ip, mac),
-                    None if self.neighbours.lookup(&ip).is_none() => self.resolve.push(ip),
+                    None if self.neighbours.lookup(&hop).is_none() => self.resolve.push(hop),
                     None => {}
                 }
             }
@@ -394,13 +398,17 @@ impl Pipeline {
         for _ in 0..RESOLVE_PER_BURST {
             let Some(ip) = self.resolve.pop() else { return };
             if self.neighbours.lookup(&ip).is_none() {
-                let family = if ip[..12] == v4_mapped([0; 4])[..12] {
-                    Family::V4
-                } else {
-                    Family::V6
-                };
-                self.ask(ip, family);
+                self.ask(ip, family_of(&ip));
             }
         }
+    }
+}
+
+/// The family of an address in flow-key form.
+fn family_of(ip: &[u8; 16]) -> Family {
+    if ip[..12] == v4_mapped([0; 4])[..12] {
+        Family::V4
+    } else {
+        Family::V6
     }
 }

@@ -5,6 +5,8 @@ use core::ops::RangeInclusive;
 
 use strait_packet::ethernet::Address;
 
+use crate::route::Routes;
+
 /// Default SNAT source-port range, split over the workers.
 pub const DEFAULT_SNAT_PORTS: RangeInclusive<u16> = 1024..=65535;
 
@@ -64,6 +66,8 @@ pub struct NodeConfig {
     pub conntrack_capacity: usize,
     /// Largest frame the device sends (Ethernet header included), for encapsulation.
     pub max_frame: usize,
+    /// The segment's prefixes and gateways: which next hop a destination has.
+    pub routes: Routes,
 }
 
 impl NodeConfig {
@@ -77,6 +81,7 @@ impl NodeConfig {
             exception: Exception::default(),
             conntrack_capacity: 1 << 20,
             max_frame: 1514,
+            routes: Routes::default(),
         }
     }
 }

@@ -128,7 +128,18 @@ impl Rig {
         workers: usize,
         n: std::sync::Arc<Neighbours>,
     ) -> Rig {
-        let pipeline = Pipeline::new(node(), worker, workers, n, 42).expect("pipeline");
+        Rig::on(node(), image, worker, workers, n)
+    }
+
+    /// Worker `worker` of `workers` on node `node`.
+    pub fn on(
+        node: NodeConfig,
+        image: Image<ImageBytes>,
+        worker: usize,
+        workers: usize,
+        n: std::sync::Arc<Neighbours>,
+    ) -> Rig {
+        let pipeline = Pipeline::new(node, worker, workers, n, 42).expect("pipeline");
         Rig {
             pipeline,
             image,

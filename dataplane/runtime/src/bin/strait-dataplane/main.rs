@@ -16,7 +16,7 @@ use strait_dataplane::{
     parse_cores,
 };
 use strait_device::{DeviceConfig, DeviceKind, RingSizes, XdpMode, parse_mac};
-use strait_fastpath::{Exception, NodeConfig};
+use strait_fastpath::{Exception, NodeConfig, RouteError, Routes};
 
 // The L7 workers allocate per request and per I/O operation (heads, buffers, the runtime's
 // operation records, the h2 crate's frames); mimalloc's per-thread heaps serve that without
@@ -108,14 +108,23 @@ struct PacketArgs {
     /// XDP attach mode: auto (native if the driver has it), native or generic.
     #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<XdpMode>())]
     xdp_mode: XdpMode,
-    /// The node's IPv4 address on the segment: source of full-NAT flows, tunnels and ARP
-    /// requests. The data plane answers ARP for it; do not configure it on the kernel.
-    /// Repeat it to add full-NAT source addresses (each adds a full port range).
+    /// The node's IPv4 address on the segment, ADDR or ADDR/LEN: source of full-NAT flows,
+    /// tunnels and ARP requests. The data plane answers ARP for it; do not configure it on the
+    /// kernel. Repeat it to add full-NAT source addresses (each adds a full port range). With
+    /// /LEN, the prefix is the segment: with --gateway-v4, peers outside it are reached
+    /// through the gateway.
+    #[arg(long, value_parser = parse_prefixed::<Ipv4Addr>)]
+    node_v4: Vec<(Ipv4Addr, Option<u8>)>,
+    /// The node's IPv6 address on the segment, ADDR or ADDR/LEN (as --node-v4, answered by ND).
+    #[arg(long, value_parser = parse_prefixed::<Ipv6Addr>)]
+    node_v6: Vec<(Ipv6Addr, Option<u8>)>,
+    /// The IPv4 gateway: clients and backends outside the --node-v4 prefixes are reached
+    /// through it (its MAC is resolved by ARP, or given with --neighbour).
     #[arg(long)]
-    node_v4: Vec<Ipv4Addr>,
-    /// The node's IPv6 address on the segment (as --node-v4, answered by ND).
+    gateway_v4: Option<Ipv4Addr>,
+    /// The IPv6 gateway, as --gateway-v4 for the --node-v6 prefixes.
     #[arg(long)]
-    node_v6: Vec<Ipv6Addr>,
+    gateway_v6: Option<Ipv6Addr>,
     /// Full-NAT source ports, split evenly over the workers: LO-HI.
     #[arg(long, default_value = "1024-65535", value_parser = parse_port_range)]
     snat_ports: PortRange,
@@ -163,6 +172,16 @@ fn parse_port_range(s: &str) -> Result<PortRange, String> {
     Ok(PortRange(lo, hi))
 }
 
+/// `ADDR` or `ADDR/LEN`.
+fn parse_prefixed<A: std::str::FromStr>(s: &str) -> Result<(A, Option<u8>), String> {
+    let err = || format!("{s:?} is not an address or address/prefix-length (e.g. 198.18.0.2/24)");
+    let (addr, len) = match s.split_once('/') {
+        Some((addr, len)) => (addr, Some(len.parse().map_err(|_| err())?)),
+        None => (s, None),
+    };
+    Ok((addr.parse().map_err(|_| err())?, len))
+}
+
 fn parse_neighbour(s: &str) -> Result<(IpAddr, [u8; 6]), String> {
     let err = || format!("{s:?} is not IP=MAC (e.g. 198.18.0.11=02:00:00:00:00:0b)");
     let (ip, mac) = s.split_once('=').ok_or_else(err)?;
@@ -189,11 +208,24 @@ fn parse_ring(s: &str) -> Result<u32, String> {
 }
 
 impl PacketArgs {
-    fn options(self, main_core: usize) -> Option<PacketOptions> {
-        let kind = self.device?;
+    fn options(self, main_core: usize) -> Result<Option<PacketOptions>, RouteError> {
+        let Some(kind) = self.device else {
+            return Ok(None);
+        };
         let mut node = NodeConfig::new(self.mac.unwrap_or([0; 6]));
-        node.snat_v4 = self.node_v4;
-        node.snat_v6 = self.node_v6;
+        let v4 = self.node_v4.iter().map(|&(a, len)| (IpAddr::V4(a), len));
+        let v6 = self.node_v6.iter().map(|&(a, len)| (IpAddr::V6(a), len));
+        let prefixes: Vec<(IpAddr, u8)> = v4
+            .chain(v6)
+            .filter_map(|(a, len)| Some((a, len?)))
+            .collect();
+        node.routes = Routes::new(
+            &prefixes,
+            self.gateway_v4.map(IpAddr::V4),
+            self.gateway_v6.map(IpAddr::V6),
+        )?;
+        node.snat_v4 = self.node_v4.iter().map(|&(a, _)| a).collect();
+        node.snat_v6 = self.node_v6.iter().map(|&(a, _)| a).collect();
         node.snat_ports = self.snat_ports.0..=self.snat_ports.1;
         node.exception = self.exception;
         node.conntrack_capacity = self.conntrack_capacity;
@@ -201,7 +233,7 @@ impl PacketArgs {
         if kind == DeviceKind::Memory && self.mac.is_none() {
             node.mac = [2, 0, 0, 0, 0, 1];
         }
-        Some(PacketOptions {
+        Ok(Some(PacketOptions {
             device: DeviceConfig {
                 kind,
                 interface: self.interface.unwrap_or_default(),
@@ -215,7 +247,7 @@ impl PacketArgs {
             node,
             neighbours: self.neighbours,
             burst: self.burst,
-        })
+        }))
     }
 }
 
@@ -254,7 +286,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         link_socket: args.link_socket,
         state_dir: args.state_dir,
         health_slots: args.health_slots,
-        packets: args.packets.options(main_core),
+        packets: args.packets.options(main_core)?,
         l7_cores: args.l7_cores.map_or_else(Vec::new, |c| c.0),
         l7: L7Options {
             driver: args.l7_driver,
@@ -314,5 +346,36 @@ mod tests {
         );
         let err = parse(&["--l7-tls-resumption", "maybe"]).err().unwrap();
         assert!(err.to_string().contains("neither on nor off"), "{err}");
+    }
+
+    #[test]
+    fn node_prefixes_and_gateways_make_the_routes() {
+        let opts = |flags: &[&str]| {
+            let mut all = vec!["--device", "memory"];
+            all.extend_from_slice(flags);
+            parse(&all).unwrap().packets.options(0)
+        };
+        let ok = opts(&[
+            "--node-v4=198.18.0.2/24",
+            "--node-v4=198.18.0.3",
+            "--node-v6=2001:2::2/64",
+            "--gateway-v4=198.18.0.254",
+            "--gateway-v6=2001:2::fe",
+        ]);
+        let node = ok.unwrap().unwrap().node;
+        assert_eq!(node.snat_v4.len(), 2, "both addresses source full NAT");
+        let far = strait_packet::flow::v4_mapped([198, 19, 0, 1]);
+        let gateway = strait_packet::flow::v4_mapped([198, 18, 0, 254]);
+        assert_eq!(
+            node.routes.next_hop(&far, strait_packet::Family::V4),
+            &gateway
+        );
+        let err = opts(&["--node-v4=198.18.0.2/24", "--gateway-v4=198.18.1.1"]).unwrap_err();
+        assert!(
+            err.to_string().contains("not on the node's segment"),
+            "{err}"
+        );
+        let err = parse(&["--node-v4", "198.18.0.2/x"]).err().unwrap();
+        assert!(err.to_string().contains("address/prefix-length"), "{err}");
     }
 }
