@@ -197,7 +197,7 @@ impl Conntrack {
     /// The answer is always `key`'s own: a hit under any hash has compared the whole key (a
     /// key is held by at most one slot), and a miss under a hint that is not `key`'s hash is
     /// looked up again under `key`'s hash.
-    #[inline]
+    #[inline(always)]
     pub fn lookup_hinted(
         &mut self,
         key: &FlowKey,
