@@ -24,7 +24,7 @@ use std::{
     collections::BTreeMap,
     fmt,
     io::{self, Read, Write},
-    net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket},
     sync::atomic::{AtomicUsize, Ordering},
     thread,
     time::Duration,
@@ -113,14 +113,24 @@ pub fn tcp_spread(
 /// open until the end, so no two flows share a source port (for that, the process's soft limit
 /// on open files is raised to its hard limit).
 pub fn udp_spread(target: SocketAddr, flows: usize, timeout: Duration) -> Spread {
+    let any = match target {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    udp_spread_from(any, target, flows, timeout)
+}
+
+/// [`udp_spread`] from local address `source` (of the target's family).
+pub fn udp_spread_from(
+    source: IpAddr,
+    target: SocketAddr,
+    flows: usize,
+    timeout: Duration,
+) -> Spread {
     let timeout = usable(timeout);
     raise_fd_limit();
     let (sockets, results): (Vec<_>, Vec<_>) = in_parallel(flows, FLOW_THREADS, |i| {
-        let local: SocketAddr = match target {
-            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-        };
-        match UdpSocket::bind(local) {
+        match UdpSocket::bind(SocketAddr::new(source, 0)) {
             Ok(socket) => {
                 let result = udp_flow(&socket, target, i, timeout);
                 (Some(socket), result)

@@ -7,7 +7,8 @@
 //! remove a backend with `straitctl apply`, and see every connection to the others keep
 //! echoing while the removed backend's flows move, and new flows spread over the rest. Send
 //! malformed and truncated frames from the client and find each counted under its reason in
-//! `straitctl stats`, with forwarding unaffected.
+//! `straitctl stats`, with forwarding unaffected. And a client behind a router is answered
+//! through the node's gateway.
 //!
 //! af_xdp runs once in each XDP mode: generic (full NAT), native (DSR), auto (removal).
 //! With the `dpdk` feature (a data plane built with DPDK, run without hugepages), the same
@@ -121,9 +122,17 @@ fn device_args(device: &str, workers: usize, xdp_mode: &str) -> Vec<String> {
     args
 }
 
+/// The node's addresses on the flat segment: every peer on-link.
+const FLAT: [&str; 4] = ["--node-v4", "198.18.0.2", "--node-v6", "2001:2::2"];
+
 impl Bed {
     /// `xdp_mode` is used with `af_xdp` only.
     fn start(device: &str, mode: Mode, xdp_mode: &str) -> Option<Bed> {
+        Bed::start_with(device, mode, xdp_mode, &FLAT)
+    }
+
+    /// [`Bed::start`] with `node_args` for the node's address flags.
+    fn start_with(device: &str, mode: Mode, xdp_mode: &str, node_args: &[&str]) -> Option<Bed> {
         let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
         // DPDK's af_xdp driver counts only "combined" channels as queues, and a veth has
         // none (only rx and tx): it drives one queue, so the node's link gets one queue (or
@@ -139,19 +148,8 @@ impl Bed {
         }
         let ns = testbed.namespace("node");
         let mut args = device_args(device, workers, xdp_mode);
-        args.extend(
-            [
-                "--node-v4",
-                "198.18.0.2",
-                "--node-v6",
-                "2001:2::2",
-                "--conntrack-capacity",
-                "65536",
-                "--ring",
-                "1024",
-            ]
-            .map(str::to_owned),
-        );
+        args.extend(node_args.iter().map(|&a| a.to_owned()));
+        args.extend(["--conntrack-capacity", "65536", "--ring", "1024"].map(str::to_owned));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         node.start_dataplane_with(&cores, Some(&ns), &args);
         let bed = Bed {
@@ -278,6 +276,56 @@ fn af_packet_dsr_spreads_tcp_and_udp_by_weight() {
 #[test]
 fn af_packet_removing_a_backend_moves_only_its_flows() {
     removing_a_backend_moves_only_its_flows("af_packet", "");
+}
+
+/// A client behind a router: the client namespace also holds 198.19.0.1 (on `lo`), answers ARP
+/// only for the addresses of `eth0` (`arp_ignore=1`) and asks with them (`arp_announce=2`), so
+/// the node never learns 198.19.0.1 and reaches it only through its gateway 198.18.0.1 (the
+/// client namespace, routing for it). UDP flows from that
+/// address through the VIP must all be answered, over every backend.
+fn a_client_behind_the_gateway_is_answered_through_it(device: &str, xdp_mode: &str) {
+    let node = [
+        "--node-v4",
+        "198.18.0.2/24",
+        "--gateway-v4",
+        "198.18.0.1",
+        "--node-v6",
+        "2001:2::2/64",
+    ];
+    let Some(bed) = Bed::start_with(device, Mode::FullNat, xdp_mode, &node) else {
+        return;
+    };
+    let ns = bed.testbed.namespace("client");
+    for cmd in [
+        "ip addr add 198.19.0.1/32 dev lo",
+        "sysctl -qw net.ipv4.conf.all.arp_ignore=1",
+        "sysctl -qw net.ipv4.conf.eth0.arp_ignore=1",
+        "sysctl -qw net.ipv4.conf.all.arp_announce=2",
+        "sysctl -qw net.ipv4.conf.eth0.arp_announce=2",
+    ] {
+        let status = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns])
+            .args(cmd.split(' '))
+            .status()
+            .expect("ip netns exec");
+        assert!(status.success(), "{cmd} in {ns}");
+    }
+    let vip = bed.vip4();
+    let far = std::net::IpAddr::from([198, 19, 0, 1]);
+    let spread = bed
+        .testbed
+        .in_client(|| probe::udp_spread_from(far, vip, 200, TIMEOUT));
+    eprintln!("{device} from {far}: {spread}");
+    let log = bed.dataplane_log();
+    assert!(spread.is_clean() && spread.ok() == 200, "{spread}\n{log}");
+    for b in ["b1", "b2", "b3"] {
+        assert!(spread.count(b) > 0, "{b} got none: {spread}");
+    }
+}
+
+#[test]
+fn af_packet_a_client_behind_the_gateway_is_answered_through_it() {
+    a_client_behind_the_gateway_is_answered_through_it("af_packet", "");
 }
 
 #[test]
