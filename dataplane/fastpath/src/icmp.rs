@@ -25,7 +25,6 @@ use strait_table::{Image, L4Mode};
 
 use crate::counters::counter;
 use crate::pipeline::{Action, Pipeline};
-use crate::steer;
 
 impl Pipeline {
     /// Handles the ICMP error `parsed` quoting `quote`, sent to one of the node's addresses.
@@ -42,13 +41,8 @@ impl Pipeline {
     ) -> Action {
         // The connection's key for a packet going the other way from the quoted one.
         let key = quote.key.reversed();
-        if !steered && self.workers > 1 {
-            let is_snat = self.is_snat(&key.dst);
-            let owner = steer::owner(&key, self.workers, self.snat.split(), is_snat);
-            if owner != self.worker {
-                self.counters.inc(counter::STEERED_OUT);
-                return Action::Steer(owner);
-            }
+        if let Some(handoff) = self.handoff(&key, steered) {
+            return handoff;
         }
         let Some(image) = image else {
             self.counters.inc(counter::DROP_NO_TABLES);

@@ -208,13 +208,8 @@ impl Pipeline {
             }
             _ => return self.icmp(image, buf, len, parsed, steered),
         }
-        if !steered && self.workers > 1 {
-            let is_snat = self.is_snat(&l4.flow.dst);
-            let owner = steer::owner(&l4.flow, self.workers, self.snat.split(), is_snat);
-            if owner != self.worker {
-                self.counters.inc(counter::STEERED_OUT);
-                return Action::Steer(owner);
-            }
+        if let Some(handoff) = self.handoff(&l4.flow, steered) {
+            return handoff;
         }
         let Some(image) = image else {
             self.counters.inc(counter::DROP_NO_TABLES);
@@ -281,6 +276,20 @@ impl Pipeline {
                 Action::Drop
             }
         }
+    }
+
+    /// The hand-off of a frame of flow `key` to the worker that owns it, if that is another
+    /// and the frame was not `steered` here already (see [`steer`]).
+    #[inline]
+    pub(crate) fn handoff(&mut self, key: &FlowKey, steered: bool) -> Option<Action> {
+        if steered || self.workers <= 1 {
+            return None;
+        }
+        let owner = steer::owner(key, self.workers, self.snat.split(), self.is_snat(&key.dst));
+        (owner != self.worker).then(|| {
+            self.counters.inc(counter::STEERED_OUT);
+            Action::Steer(owner)
+        })
     }
 
     #[inline]

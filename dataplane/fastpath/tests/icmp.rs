@@ -170,14 +170,7 @@ fn an_error_from_the_backend_side_reaches_the_client_as_its_own() {
 fn packet_too_big_about_an_ipv6_flow_reaches_the_backend() {
     let mut rig = Rig::new(image(1, &services(L4Mode::FullNat)));
     rig.learn_all(2);
-    let (_, out) = rig.send(&tcp6(
-        v6(CLIENT6),
-        40000,
-        v6(VIP6),
-        80,
-        CLIENT_MAC,
-        NODE_MAC,
-    ));
+    let (_, out) = rig.send(&syn6(40000));
     let (fwd, b) = (seen(&out), backend_of(&out));
     let reply = tcp6(v6(VIP6), 80, v6(CLIENT6), 40000, NODE_MAC, CLIENT_MAC);
     let error = icmp6_error(v6(VIP6), PACKET_TOO_BIG, &ip_packet(&reply, usize::MAX));

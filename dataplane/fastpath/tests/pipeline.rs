@@ -111,14 +111,7 @@ fn full_nat_round_trip_ipv4() {
 fn full_nat_round_trip_ipv6() {
     let mut rig = Rig::new(image(1, &three(L4Mode::FullNat)));
     rig.learn_all(3);
-    let (action, out) = rig.send(&tcp6(
-        v6(CLIENT6),
-        40000,
-        v6(VIP6),
-        80,
-        CLIENT_MAC,
-        NODE_MAC,
-    ));
+    let (action, out) = rig.send(&syn6(40000));
     assert!(matches!(action, Action::Tx(_)), "{action:?}");
     let fwd = seen(&out);
     let b = backend_of(&out);

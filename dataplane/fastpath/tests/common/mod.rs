@@ -259,6 +259,11 @@ pub fn backend_reply(b: u8, snat_port: u16) -> Vec<u8> {
     )
 }
 
+/// A client SYN to the IPv6 VIP from source port `sport`.
+pub fn syn6(sport: u16) -> Vec<u8> {
+    tcp6(v6(CLIENT6), sport, v6(VIP6), 80, CLIENT_MAC, NODE_MAC)
+}
+
 /// A client SYN to the IPv4 VIP from source port `sport`.
 pub fn syn(sport: u16) -> Vec<u8> {
     tcp4(CLIENT4, sport, VIP4, 80, true, CLIENT_MAC, NODE_MAC)
