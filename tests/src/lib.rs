@@ -12,6 +12,7 @@ pub mod http2;
 pub mod https_upstream;
 pub mod l7;
 mod node;
+pub mod one_shot;
 pub mod probe;
 mod proc;
 pub mod testbed;

@@ -43,14 +43,21 @@ pub(crate) enum PumpError {
 /// Decodes `buf` with a copy of `decoder`: `Ok(true)` when the whole body is in it, `Ok(false)`
 /// when it is a valid beginning, the body's error otherwise.
 pub(crate) fn check_buffered(decoder: &BodyDecoder, buf: &[u8]) -> Result<bool, Error> {
+    buffered_len(decoder, buf).map(|whole| whole.is_some())
+}
+
+/// Decodes `buf` with a copy of `decoder`: `Ok(Some(n))` when the whole body, as framed, is the
+/// first `n` bytes of `buf` (what a pump consumes of it), `Ok(None)` when `buf` is a valid
+/// beginning, the body's error otherwise.
+pub(crate) fn buffered_len(decoder: &BodyDecoder, buf: &[u8]) -> Result<Option<usize>, Error> {
     let mut d = decoder.clone();
     let mut used = 0;
     loop {
         let step = d.decode(&buf[used..])?;
         used += step.consumed;
         match step.event {
-            Event::Done => return Ok(true),
-            Event::NeedMore => return Ok(false),
+            Event::Done => return Ok(Some(used)),
+            Event::NeedMore => return Ok(None),
             Event::Data(_) | Event::Trailer { .. } => {}
         }
     }
@@ -173,5 +180,21 @@ mod tests {
         assert_eq!(check_buffered(&none, b""), Ok(true));
         let length = BodyDecoder::new(BodyFraming::Length(3), &limits);
         assert_eq!(check_buffered(&length, b"ab"), Ok(false));
+    }
+
+    #[test]
+    fn buffered_len_is_the_framed_body_and_nothing_after_it() {
+        let limits = Limits::default();
+        let length = BodyDecoder::new(BodyFraming::Length(3), &limits);
+        assert_eq!(buffered_len(&length, b"abcGET / HTTP/1.1"), Ok(Some(3)));
+        assert_eq!(buffered_len(&length, b"ab"), Ok(None));
+        let chunked = BodyDecoder::new(BodyFraming::Chunked, &limits);
+        let body = b"4\r\ndata\r\n0\r\nx-t: 1\r\n\r\n";
+        let mut buf = body.to_vec();
+        buf.extend_from_slice(b"GET");
+        assert_eq!(buffered_len(&chunked, &buf), Ok(Some(body.len())));
+        assert_eq!(buffered_len(&chunked, &body[..body.len() - 1]), Ok(None));
+        let none = BodyDecoder::new(BodyFraming::None, &limits);
+        assert_eq!(buffered_len(&none, b"GET"), Ok(Some(0)));
     }
 }

@@ -13,6 +13,10 @@
 //! * A retry goes to an endpoint not tried yet when the policy can give one (a hashing policy
 //!   gives the next one of its table), else to any usable one. A request whose body was not
 //!   held whole in memory is never sent twice: only its connect failures are retried.
+//! * A pooled connection that fails before any response byte (the upstream closed it as the
+//!   request went out) makes the request go once more on a new connection, not counted as a
+//!   retry, when [`Replay`] allows it: no body, or a whole small body of a request that may be
+//!   sent twice, put back in the input buffer first.
 //! * When no more try is made, the client gets: the last failed status an upstream answered
 //!   (only statuses that were to be retried are held back), else 504 when the time ran out,
 //!   else the last failure's answer (502 for a connect failure or a broken response).
@@ -29,13 +33,14 @@ use strait_shm::l7stats::counter;
 use strait_table::ModDirection;
 use tracing::debug;
 
-use crate::body::check_buffered;
+use crate::body::buffered_len;
 use crate::conn::{Client, Next};
 use crate::generation::Generation;
 use crate::headers::{self, Mods};
 use crate::io::millis;
 use crate::lb::InFlight;
 use crate::proxy::{self, Exchange, Facts, Outcome, Tally};
+use crate::replay::Replay;
 use crate::retry::{Failure, HoldBack, Policy, RetryGuard};
 use crate::route::{Request, choose_endpoint};
 use crate::upstream::{Security, connect};
@@ -116,12 +121,11 @@ pub(crate) async fn forward(
         upgrade: upgrade.is_some(),
     };
     // A request may be sent again only if its whole body is still in memory (see `retry`);
-    // the held copy puts it back in the input buffer before another try.
-    let whole = check_buffered(&decoder, &client.inbound.buf) == Ok(true);
-    let replayable = upgrade.is_none() && (facts.bodiless() || whole);
+    // the copy `replay` keeps puts it back in the input buffer before another try.
+    let body_len = buffered_len(&decoder, &client.inbound.buf).ok().flatten();
+    let replayable = upgrade.is_none() && (facts.bodiless() || body_len.is_some());
     let policy = Policy::of(route, head.method, replayable);
-    let held =
-        (policy.retries > 0 && replayable && !facts.bodiless()).then(|| client.inbound.buf.clone());
+    let mut replay = Replay::new(facts.bodiless(), &policy, body_len, &client.inbound.buf);
     let connect_timeout = millis(record.connect_timeout_ms).unwrap_or(shared.opts.connect_timeout);
     let per_try = millis(route.per_try_timeout_ms);
     let deadline = millis(route.timeout_ms).map(|t| Instant::now() + t);
@@ -156,6 +160,7 @@ pub(crate) async fn forward(
                 let retry_left = client.entry.retries < policy.retries
                     && state.is_none_or(|s| s.budget.has_room(policy.budget_percent));
                 let tally = Tally::default();
+                let resendable = replay.before_try(up.reused, &client.inbound.buf);
                 let exchange = Exchange {
                     shared,
                     client: client.stream,
@@ -165,6 +170,7 @@ pub(crate) async fn forward(
                     response_mods: &response_mods,
                     response_timeout: left.map_or(try_limit, |l| l.min(try_limit)),
                     hold_back: HoldBack::new(policy, retry_left),
+                    resendable,
                     tally: &tally,
                 };
                 let outcome = proxy::exchange(exchange, up).await;
@@ -182,6 +188,7 @@ pub(crate) async fn forward(
                         };
                     }
                     Outcome::Stale if !fresh => {
+                        replay.restore(&mut client.inbound.buf);
                         fresh = true;
                         continue;
                     }
@@ -244,10 +251,7 @@ pub(crate) async fn forward(
         metrics.inc(counter::RETRIES);
         client.entry.retries += 1;
         fresh = false;
-        if let Some(held) = &held {
-            client.inbound.buf.clear();
-            client.inbound.buf.extend_from_slice(held);
-        }
+        replay.restore(&mut client.inbound.buf);
         let untried = |slot: u32| shared.usable(slot) && !tried.contains(&slot);
         chosen = match choose_endpoint(generation, cluster, req, &untried, &shared.rng)
             .or_else(|_| choose_endpoint(generation, cluster, req, &usable, &shared.rng))

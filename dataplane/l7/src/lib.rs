@@ -42,6 +42,7 @@ mod metrics;
 mod options;
 mod pool;
 mod proxy;
+mod replay;
 mod respond;
 mod retry;
 mod route;

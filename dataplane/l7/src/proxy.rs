@@ -8,9 +8,11 @@
 //! Invariants:
 //! * Nothing is answered to the client twice: once a response byte has been written, a failure
 //!   closes the client connection instead of answering.
-//! * A request is sent again ([`Outcome::Stale`]) only when it has no body, the upstream
-//!   connection came from the pool, and the upstream sent nothing back: the request cannot have
-//!   been acted on twice in a way the client could see.
+//! * A request is sent again ([`Outcome::Stale`]) only when the upstream connection came from
+//!   the pool, the upstream sent nothing back (it closed or reset the connection before any
+//!   response byte), and the request is [`Exchange::resendable`]: it has no body, or the caller
+//!   kept its whole body to put back in the client input buffer and its method may be sent
+//!   twice (`replay`, by the rule of `retry`).
 //! * The client connection is kept only when both bodies were complete and both sides allow it.
 //! * A failure of the upstream before anything was sent to the client comes back as
 //!   [`Outcome::Failed`] with its retry class, so the caller may try again (`retry`) or answer.
@@ -103,6 +105,9 @@ pub(crate) struct Exchange<'a> {
     pub(crate) response_timeout: Duration,
     /// Statuses not to forward, because the request will be retried.
     pub(crate) hold_back: HoldBack,
+    /// The request may be sent again on a new connection if this pooled one turns out stale
+    /// (no body, or one the caller kept; see the module invariants).
+    pub(crate) resendable: bool,
     /// What the exchange measured.
     pub(crate) tally: &'a Tally,
 }
@@ -170,7 +175,7 @@ pub(crate) async fn exchange(x: Exchange<'_>, up: Upstream) -> Outcome {
             Either::Right((down, _)) => Raced::DownloadFirst(down),
         }
     };
-    let stale_able = up.reused && x.facts.bodiless() && !heard.get();
+    let stale_able = up.reused && x.resendable && !heard.get();
     match raced {
         Raced::Both(
             sent,

@@ -77,6 +77,12 @@ impl Policy {
         }
     }
 
+    /// Whether the request may be sent again once something of it went upstream: its method
+    /// allows it and its body is replayable (the route's attempts aside).
+    pub(crate) fn resendable(&self) -> bool {
+        self.resendable
+    }
+
     /// Whether a try that failed with `failure` may be retried (attempts and budget aside).
     pub(crate) fn allows(&self, failure: Failure) -> bool {
         if self.retries == 0 {
@@ -231,7 +237,10 @@ mod tests {
         let streamed = Policy::of(&r, Method::Put, false);
         assert!(!streamed.allows(Failure::PerTryTimeout));
         assert!(streamed.allows(Failure::Connect));
+        assert!(!post.resendable() && !streamed.resendable());
+        assert!(Policy::of(&route(0, 0, 0), Method::Put, true).resendable());
         let allowed = route(1, retry_on::ALL, retry_flags::ALLOW_NON_IDEMPOTENT);
+        assert!(Policy::of(&allowed, Method::Post, true).resendable());
         assert!(Policy::of(&allowed, Method::Post, true).allows(Failure::Status(502)));
         assert!(!Policy::of(&allowed, Method::Post, false).allows(Failure::Status(502)));
     }
