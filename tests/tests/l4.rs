@@ -5,12 +5,14 @@
 //! 2000 TCP connections and 2000 UDP flows to the VIP, IPv4 and IPv6, and see each backend get
 //! its share within 5 points, in full NAT and in direct server return. Then hold connections,
 //! remove a backend with `straitctl apply`, and see every connection to the others keep
-//! echoing while the removed backend's flows move, and new flows spread over the rest. Send
-//! malformed and truncated frames from the client and find each counted under its reason in
-//! `straitctl stats`, with forwarding unaffected. And a client behind a router is answered
-//! through the node's gateway.
+//! echoing while the removed backend's flows move, and new flows spread over the rest. Hold
+//! connections again and drain a backend with `straitctl endpoint drain`: every connection,
+//! the drained backend's included, keeps echoing while new flows avoid it; undrained, it takes
+//! its share again. Send malformed and truncated frames from the client and find each counted
+//! under its reason in `straitctl stats`, with forwarding unaffected. And a client behind a
+//! router is answered through the node's gateway.
 //!
-//! af_xdp runs once in each XDP mode: generic (full NAT), native (DSR), auto (removal).
+//! af_xdp runs once in each XDP mode: generic (full NAT, drain), native (DSR), auto (removal).
 //! With the `dpdk` feature (a data plane built with DPDK, run without hugepages), the same
 //! stories run on DPDK's `net_af_packet` and `net_af_xdp` vdevs over the node's `eth0`.
 //!
@@ -261,6 +263,67 @@ fn removing_a_backend_moves_only_its_flows(device: &str, xdp_mode: &str) {
         &[("b1", 50.0), ("b2", 50.0), ("b3", 0.0)],
         &bed.dataplane_log(),
     );
+}
+
+fn draining_a_backend_keeps_its_flows_and_sends_new_ones_elsewhere(device: &str, xdp_mode: &str) {
+    let Some(bed) = Bed::start(device, Mode::FullNat, xdp_mode) else {
+        return;
+    };
+    let v4 = bed.vip4();
+    let mut held = bed.testbed.in_client(|| probe::hold(v4, 300, TIMEOUT));
+    assert!(
+        held.unopened().is_empty(),
+        "connections not opened: {:?}",
+        held.unopened()
+    );
+    let before = held.backends();
+    assert!(
+        before.get("b3").copied().unwrap_or(0) > 50,
+        "b3 holds its share: {before:?}"
+    );
+    let out = bed.node.ctl(&["endpoint", "drain", "198.18.0.13:8080"]);
+    assert!(
+        out.status.success(),
+        "endpoint drain: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = bed
+        .testbed
+        .in_client(|| probe::tcp_spread(v4, CONNECTIONS, 64, TIMEOUT));
+    assert_spread(
+        "new flows with b3 draining",
+        &after,
+        &[("b1", 50.0), ("b2", 50.0), ("b3", 0.0)],
+        &bed.dataplane_log(),
+    );
+    let report = bed.testbed.in_client(|| held.check());
+    eprintln!("{device}: with b3 draining: {report}");
+    assert!(report.is_clean(), "every held connection echoes: {report}");
+    assert_eq!(report.backends["b3"].ok, before["b3"], "b3 keeps its flows");
+
+    let out = bed.node.ctl(&["endpoint", "undrain", "198.18.0.13:8080"]);
+    assert!(out.status.success());
+    let again = bed
+        .testbed
+        .in_client(|| probe::tcp_spread(v4, CONNECTIONS, 64, TIMEOUT));
+    assert_spread(
+        "new flows with b3 back",
+        &again,
+        &WEIGHTED,
+        &bed.dataplane_log(),
+    );
+    let report = bed.testbed.in_client(|| held.check());
+    assert!(report.is_clean(), "after undrain: {report}");
+}
+
+#[test]
+fn af_packet_draining_a_backend_keeps_its_flows_and_sends_new_ones_elsewhere() {
+    draining_a_backend_keeps_its_flows_and_sends_new_ones_elsewhere("af_packet", "");
+}
+
+#[test]
+fn af_xdp_draining_a_backend_keeps_its_flows_and_sends_new_ones_elsewhere() {
+    draining_a_backend_keeps_its_flows_and_sends_new_ones_elsewhere("af_xdp", "generic");
 }
 
 #[test]

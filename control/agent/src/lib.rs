@@ -7,8 +7,12 @@
 //!
 //! Order of things in [`run`]: restore the persisted state, start the link server (data plane
 //! side), then serve the gRPC API. Every apply goes validate → compile → persist and publish.
+//! Endpoint states the operator sets (draining, down) go straight into the data plane's health
+//! overlay, are persisted beside the config, and follow their address across applies.
 #![forbid(unsafe_code)]
 
+mod endpoint_api;
+mod endpoints;
 pub mod link;
 pub mod options;
 mod publish;

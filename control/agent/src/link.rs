@@ -5,11 +5,17 @@
 //! the data plane runs another generation: at `Hello` (a restarted data plane or agent) and at
 //! every publish. What the data plane reports back (`Installed`, `Rejected`, `Live`) feeds a
 //! watch channel that `Status`, `Watch` and `Apply --wait` read; `Stats` reads the counters
-//! straight from the stats region ([`LinkServer::with_stats`]).
+//! straight from the stats region ([`LinkServer::with_stats`]). The operator's endpoint states
+//! reach the workers through the health overlay ([`overlay`]): written when a data plane
+//! connects, before each image is sent, when a generation goes live and at each change.
 //!
 //! Threads: one acceptor, and one reader per connection; both block on the socket and never
 //! touch the gRPC runtime except through the watch channel. Lock order: `current`, then
-//! `session`.
+//! `session`, then `endpoints`.
+
+mod overlay;
+#[cfg(test)]
+mod tests;
 
 use std::{
     os::fd::{AsFd, OwnedFd},
@@ -22,12 +28,16 @@ use std::{
     time::Duration,
 };
 
+use strait_compile::HealthSlots;
 use strait_shm::{
     HealthOverlay, StatsRegion,
     link::{Link, LinkListener, Message},
 };
 use tokio::sync::watch;
 use tracing::{info, warn};
+
+use crate::endpoints::EndpointStates;
+pub(crate) use overlay::EndpointView;
 
 /// How long a new connection has to say `Hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,13 +91,13 @@ struct Session {
     id: u64,
     link: Link,
     stats: StatsRegion,
-    // Kept mapped for health checks and drain, which write endpoint state into it.
-    _overlay: HealthOverlay,
+    overlay: HealthOverlay,
 }
 
 struct Shared {
     current: Mutex<Option<Arc<PublishedImage>>>,
     session: Mutex<Option<Session>>,
+    endpoints: Mutex<EndpointStates>,
     state: watch::Sender<DataplaneState>,
     sessions: AtomicU64,
     /// The highest generation any data plane reported running.
@@ -109,16 +119,19 @@ impl std::fmt::Debug for LinkServer {
 }
 
 impl LinkServer {
-    /// Binds the link socket (mode 0600) and starts accepting data planes.
-    pub fn start(
+    /// Binds the link socket (mode 0600) and starts accepting data planes; `endpoints` are the
+    /// endpoint states of `current`.
+    pub(crate) fn start(
         path: &Path,
         current: Option<Arc<PublishedImage>>,
+        endpoints: EndpointStates,
     ) -> Result<(Self, watch::Receiver<DataplaneState>), strait_shm::link::LinkError> {
         let listener = LinkListener::bind(path)?;
         let (state, rx) = watch::channel(DataplaneState::default());
         let shared = Arc::new(Shared {
             current: Mutex::new(current),
             session: Mutex::new(None),
+            endpoints: Mutex::new(endpoints),
             state,
             sessions: AtomicU64::new(0),
             max_seen: AtomicU64::new(0),
@@ -132,11 +145,20 @@ impl LinkServer {
         Ok((server, rx))
     }
 
-    /// Makes `image` current and sends it to the connected data plane, if any.
-    pub fn publish(&self, image: Arc<PublishedImage>) {
+    /// Makes `image`, whose endpoints hold `slots`, current and sends it to the connected data
+    /// plane, if any, after writing the endpoint states it keeps into the overlay. Returns true
+    /// when endpoint states were forgotten because their address left the config.
+    pub(crate) fn publish(&self, image: Arc<PublishedImage>, slots: HealthSlots) -> bool {
         let mut current = self.shared.current.lock().unwrap();
         *current = Some(image.clone());
         let mut session = self.shared.session.lock().unwrap();
+        let (writes, forgot) = self
+            .shared
+            .endpoints
+            .lock()
+            .unwrap()
+            .publish(image.generation, slots);
+        overlay::write(session.as_ref(), &writes);
         let failed = session
             .as_ref()
             .and_then(|s| send_image(&s.link, &image).err());
@@ -147,6 +169,7 @@ impl LinkServer {
             }
             self.shared.state.send_modify(|st| st.connected = false);
         }
+        forgot
     }
 
     /// The highest generation a data plane reported running since the agent started.
@@ -263,8 +286,10 @@ impl LinkServer {
             id,
             link,
             stats,
-            _overlay: overlay,
+            overlay,
         });
+        let writes = self.shared.endpoints.lock().unwrap().connected(generation);
+        overlay::write(session.as_ref(), &writes);
         drop(session);
         drop(current);
 
@@ -295,7 +320,8 @@ impl LinkServer {
                     switch_us,
                 } => {
                     info!(generation, switch_us, "every worker runs the generation");
-                    self.shared.state.send_modify(|st| st.live = generation)
+                    self.shared.state.send_modify(|st| st.live = generation);
+                    self.endpoints_live(generation);
                 }
                 Message::Rejected { generation, reason } => {
                     warn!(generation, %reason, "data plane refused the image");

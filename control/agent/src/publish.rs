@@ -57,6 +57,8 @@ pub(crate) struct Publisher {
     store: Store,
     link: LinkServer,
     current: Mutex<Current>,
+    /// Serialises writes of the endpoint states file.
+    endpoints_saving: Mutex<()>,
     reaper: Reaper,
 }
 
@@ -91,6 +93,7 @@ impl Publisher {
             store,
             link,
             current: Mutex::new(current),
+            endpoints_saving: Mutex::new(()),
             reaper: Reaper::start(),
         }
     }
@@ -194,7 +197,7 @@ impl Publisher {
         };
         let bytes = image.len();
         let compiled_at = started.elapsed();
-        self.link.publish(sealed);
+        let forgot = self.link.publish(sealed, slots.clone());
         self.reaper.drop_later(image);
         let (persisted, saved) = save.await.expect("persist task");
         info!(
@@ -208,6 +211,9 @@ impl Publisher {
         self.reaper
             .drop_later(std::mem::replace(&mut current.persisted, persisted));
         current.slots = slots;
+        if forgot && let Err(e) = self.save_endpoints().await {
+            error!(generation, "{e}");
+        }
         let warning = saved.err().map(|e| {
             error!(generation, error = %e, "the published config could not be persisted");
             format!("published, but not persisted ({e}): a restarted agent would not restore it")
@@ -216,6 +222,19 @@ impl Publisher {
             generation,
             warning,
         }
+    }
+
+    /// Persists the endpoint states the link holds. Saves are serialised, so the file ends
+    /// with the latest states.
+    pub(crate) async fn save_endpoints(&self) -> Result<(), String> {
+        let _serial = self.endpoints_saving.lock().await;
+        let (store, states) = (self.store.clone(), self.link.endpoint_states());
+        tokio::task::spawn_blocking(move || store.save_endpoints(&states))
+            .await
+            .expect("persist task")
+            .map_err(|e| {
+                format!("the endpoint states could not be persisted ({e}): a restarted agent would not restore them")
+            })
     }
 
     /// Writes the current state back after a failed apply had already persisted its own.

@@ -8,6 +8,7 @@ use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tracing::{error, info, warn};
 
 use crate::{
+    endpoints::EndpointStates,
     link::LinkServer,
     options::{AgentOptions, Listen},
     publish::{self, Publisher},
@@ -66,7 +67,23 @@ pub async fn run(opts: AgentOptions) -> Result<(), StartError> {
         }
     });
     let image = restored.as_ref().map(|(_, _, image)| image.clone());
-    let (link, dataplane) = LinkServer::start(&opts.link_socket, image)?;
+    let endpoints = match &restored {
+        Some((p, slots, _)) => {
+            let (states, load_error) = store.load_endpoints();
+            if let Some(e) = load_error {
+                error!("{e}; every endpoint starts active");
+            }
+            EndpointStates::new(p.generation, slots.clone(), states)
+        }
+        None => EndpointStates::default(),
+    };
+    if !endpoints.desired().is_empty() {
+        info!(
+            endpoints = endpoints.desired().len(),
+            "restored the endpoint states"
+        );
+    }
+    let (link, dataplane) = LinkServer::start(&opts.link_socket, image, endpoints)?;
     info!(socket = %opts.link_socket.display(), "data-plane link listening");
     let publisher = Arc::new(Publisher::new(
         store,

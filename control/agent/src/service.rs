@@ -3,7 +3,8 @@
 use std::{pin::Pin, sync::Arc, time::Duration};
 
 use strait_proto::v1::{
-    ApplyRequest, ApplyResponse, FieldError, GetRequest, GetResponse, StatsRequest, StatsResponse,
+    ApplyRequest, ApplyResponse, FieldError, GetRequest, GetResponse, ListEndpointsRequest,
+    ListEndpointsResponse, SetEndpointRequest, SetEndpointResponse, StatsRequest, StatsResponse,
     StatusRequest, StatusResponse, ValidateRequest, ValidateResponse, WatchRequest,
     control_server::Control,
 };
@@ -166,6 +167,22 @@ impl Control for ControlService {
         let generation = self.publisher.generation().await;
         let workers = self.link.with_stats(stats::read);
         Ok(Response::new(stats::build(generation, workers)))
+    }
+
+    async fn set_endpoint(
+        &self,
+        request: Request<SetEndpointRequest>,
+    ) -> Result<Response<SetEndpointResponse>, Status> {
+        self.set_endpoint_state(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_endpoints(
+        &self,
+        _: Request<ListEndpointsRequest>,
+    ) -> Result<Response<ListEndpointsResponse>, Status> {
+        Ok(Response::new(self.endpoint_list()))
     }
 
     type WatchStream = StatusStream;

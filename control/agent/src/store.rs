@@ -11,8 +11,13 @@
 //! hundred bytes rather than of megabytes. A state that differs too much is written whole and
 //! becomes the new base; the delta is then removed (a leftover one names an older base and is
 //! ignored).
+//!
+//! The endpoint states the operator set live in a file of their own ([`endpoints`]).
 
 mod delta;
+mod endpoints;
+
+pub use endpoints::ENDPOINTS_FILE;
 
 use std::{
     fs, io,
@@ -108,6 +113,7 @@ pub enum StoreError {
 pub struct Store {
     file: PathBuf,
     delta: PathBuf,
+    endpoints: PathBuf,
     /// What the state file holds; `None` until it is known (then the next save is whole).
     base: Arc<Mutex<Option<delta::Base>>>,
 }
@@ -127,6 +133,7 @@ impl Store {
         Ok(Store {
             file: dir.join(STATE_FILE),
             delta: dir.join(DELTA_FILE),
+            endpoints: dir.join(ENDPOINTS_FILE),
             base: Arc::default(),
         })
     }

@@ -63,6 +63,16 @@ impl HealthSlots {
         self.slots.is_empty()
     }
 
+    /// The slot of `endpoint`, if it holds one.
+    pub fn get(&self, endpoint: &SocketAddr) -> Option<u32> {
+        self.slots.get(endpoint).copied()
+    }
+
+    /// Every endpoint and its slot, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (SocketAddr, u32)> + '_ {
+        self.slots.iter().map(|(&ep, &slot)| (ep, slot))
+    }
+
     /// Re-assigns slots for the endpoints of a new config and returns each endpoint's slot, in
     /// order: kept endpoints keep theirs, gone ones free theirs, new ones take the lowest free
     /// slots. An address listed twice gets one slot.
@@ -158,6 +168,10 @@ mod tests {
         assert_eq!(slots.len(), 4);
         let restored = HealthSlots::restore(order, &got).unwrap();
         assert_eq!(restored, slots);
+        assert_eq!((slots.get(&ep(4)), slots.get(&ep(2))), (Some(1), None));
+        let mut all: Vec<_> = slots.iter().collect();
+        all.sort();
+        assert_eq!(all, [(ep(1), 0), (ep(3), 2), (ep(4), 1), (ep(5), 3)]);
         assert!(
             HealthSlots::restore(order, &got[..3]).is_none(),
             "too few slots"

@@ -7,10 +7,10 @@ use strait_proto::v1::{
     WatchRequest,
 };
 
-use crate::{Command, Format, render};
+use crate::{Command, Format, endpoints, render};
 
 /// Exit status when the agent refused something.
-const REFUSED: i32 = 1;
+pub(crate) const REFUSED: i32 = 1;
 /// Exit status when the agent could not be reached or failed.
 const UNREACHABLE: i32 = 3;
 
@@ -37,7 +37,6 @@ async fn execute(agent: &str, command: Command) -> Result<i32, String> {
         _ => None,
     };
     let mut client = strait_proto::connect(agent).await?;
-    let rpc = |e: tonic::Status| format!("agent error: {}", e.message());
     match command {
         Command::Apply { wait, timeout, .. } => {
             let req = ApplyRequest {
@@ -132,7 +131,13 @@ async fn execute(agent: &str, command: Command) -> Result<i32, String> {
             print!("{}", render::stats(&stats, json, all));
             Ok(0)
         }
+        Command::Endpoint { command } => endpoints::run(&mut client, command).await,
     }
+}
+
+/// An error the agent answered with, as straitctl reports it.
+pub(crate) fn rpc(e: tonic::Status) -> String {
+    format!("agent error: {}", e.message())
 }
 
 /// Exit status of a bad command line (as clap uses).

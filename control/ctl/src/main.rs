@@ -1,10 +1,12 @@
 //! `straitctl`: the operator CLI of the Strait agent.
 //!
 //! Exit status: 0 success; 1 the agent refused (an invalid config, a data plane that did not
-//! take it); 2 bad command line; 3 the agent could not be reached.
+//! take it, an `endpoint` address that is no endpoint of the published config); 2 bad
+//! command line; 3 the agent could not be reached.
 #![forbid(unsafe_code)]
 
 mod commands;
+mod endpoints;
 mod render;
 
 use std::path::PathBuf;
@@ -70,6 +72,11 @@ enum Command {
         /// Include counters that are zero.
         #[arg(long)]
         all: bool,
+    },
+    /// Drain endpoints, mark them down or up, and list their states.
+    Endpoint {
+        #[command(subcommand)]
+        command: endpoints::EndpointCommand,
     },
 }
 
