@@ -2,9 +2,10 @@
 //!
 //! This crate decides where a message starts and ends and rejects every head that two HTTP
 //! implementations could frame differently: it is the anti-request-smuggling core of the proxy.
-//! It performs no I/O, never blocks, and does not allocate while parsing: heads are kept as
-//! [`Span`]s into the caller's buffer in a fixed array of [`Field`]s, and body payload is handed
-//! back as ranges of the caller's input, never copied.
+//! It performs no I/O, never blocks, and does not allocate while parsing an ordinary head: heads
+//! are kept as [`Span`]s into the caller's buffer in a small inline array of [`Field`]s (only a
+//! head with more fields than it holds moves them to the heap), and body payload is handed back
+//! as ranges of the caller's input, never copied.
 //!
 //! # Invariants
 //! * **CRLF only.** A bare LF or a bare CR anywhere in a head, a chunk-size line or a trailer is

@@ -2,7 +2,7 @@
 //!
 //! Invariants: every limit is checked against the bytes seen so far, so a head or a chunk line
 //! that is already past its bound is an error at once, not when the peer finally ends it. Head
-//! storage is fixed-size: at most [`MAX_FIELDS`] fields are kept whatever `max_headers` says, and
+//! storage is bounded: at most [`MAX_FIELDS`] fields are kept whatever `max_headers` says, and
 //! head offsets are `u32`, so `max_header_bytes` is clamped to `u32::MAX`.
 
 use crate::fields::MAX_FIELDS;
@@ -45,7 +45,7 @@ impl Limits {
         self.max_header_bytes.min(u32::MAX as usize)
     }
 
-    /// `max_headers` clamped to the fixed field storage.
+    /// `max_headers` clamped to [`MAX_FIELDS`].
     pub(crate) fn field_count(&self) -> usize {
         self.max_headers.min(MAX_FIELDS)
     }

@@ -6,7 +6,13 @@
 //! front. A read or write that is cancelled (its future dropped, as a timeout does) takes its
 //! buffer with it: the connection must then be closed, never reused.
 
-use std::{future::Future, io, time::Duration};
+use std::{
+    future::{Future, poll_fn},
+    io,
+    pin::pin,
+    task::Poll,
+    time::Duration,
+};
 
 use compio::BufResult;
 
@@ -60,11 +66,22 @@ pub(crate) async fn write_all(stream: &Stream, out: &mut Vec<u8>) -> io::Result<
     res
 }
 
-/// Runs `f` for at most `limit`.
+/// Runs `f` for at most `limit`; `f` wins if both are ready. `f` is pinned in place here
+/// rather than handed to `compio::time::timeout`, whose future would hold it twice more (its
+/// argument and its `select!`'s copy), and this wrapper sits around most I/O futures.
 pub(crate) async fn within<T>(limit: Duration, f: impl Future<Output = T>) -> io::Result<T> {
-    compio::time::timeout(limit, f)
-        .await
-        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))
+    let mut f = pin!(f);
+    let mut timer = pin!(compio::time::sleep(limit));
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = f.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        timer
+            .as_mut()
+            .poll(cx)
+            .map(|()| Err(io::Error::from(io::ErrorKind::TimedOut)))
+    })
+    .await
 }
 
 /// Most bytes read and dropped while closing after an error response.

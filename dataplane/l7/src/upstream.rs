@@ -81,7 +81,9 @@ pub(crate) async fn connect(
             reused: true,
         });
     }
-    let stream = open(addr, security, timeout).await?;
+    // Boxed: opening (TCP, maybe TLS) is a large future and rare next to a pooled
+    // connection; inline, it would grow every request's future by its size.
+    let stream = Box::pin(open(addr, security, timeout)).await?;
     Ok(Upstream {
         stream,
         addr,

@@ -1,7 +1,10 @@
 //! Field-line rules: CRLF only, names, values, obs-fold, head size and field count.
 
 use super::{get_with, rejected, request, request_with};
-use crate::{Error, Limits, Parsed, parse_request};
+use crate::fields::INLINE_FIELDS;
+use crate::{
+    BodyFraming, Error, Limits, MAX_FIELDS, Method, Parsed, parse_request, parse_response,
+};
 
 #[test]
 fn crlf_line_endings_only() {
@@ -147,4 +150,72 @@ fn fields_are_kept_in_order_with_case() {
     );
     let ones: Vec<_> = head.fields.get_all(&raw, b"x-one").collect();
     assert_eq!(ones, [&b"1"[..], b"3"]);
+}
+
+/// `n` field lines `X-Nk: vk` (k from 0), CRLF-terminated.
+fn numbered(n: usize) -> String {
+    (0..n).map(|k| format!("X-N{k}: v{k}\r\n")).collect()
+}
+
+#[test]
+fn heads_longer_than_the_inline_room_parse_whole_and_in_order() {
+    for extra in [INLINE_FIELDS - 1, INLINE_FIELDS, INLINE_FIELDS + 1, 60] {
+        let raw = get_with(&numbered(extra));
+        let head = request(&raw).unwrap();
+        assert_eq!(head.fields.len(), extra + 1, "{extra} extra fields");
+        let all: Vec<_> = head.fields.iter(&raw).skip(1).collect();
+        for (k, (name, value)) in all.into_iter().enumerate() {
+            assert_eq!(name, format!("X-N{k}").as_bytes());
+            assert_eq!(value, format!("v{k}").as_bytes());
+        }
+        assert_eq!(head.fields.get(&raw, b"host"), Some(&b"example.com"[..]));
+        let last = format!("x-n{}", extra - 1);
+        assert_eq!(
+            head.fields.get(&raw, last.as_bytes()),
+            Some(format!("v{}", extra - 1).as_bytes())
+        );
+        assert_eq!(head.clone(), head);
+    }
+}
+
+#[test]
+fn at_most_max_fields_whatever_the_limit_says() {
+    let limits = Limits {
+        max_headers: 10 * MAX_FIELDS,
+        ..Limits::default()
+    };
+    // Host is the first of the MAX_FIELDS.
+    let raw = get_with(&numbered(MAX_FIELDS - 1));
+    let head = request_with(&raw, &limits).unwrap();
+    assert_eq!(head.fields.len(), MAX_FIELDS);
+    assert_eq!(
+        head.fields.iter(&raw).last(),
+        Some((
+            format!("X-N{}", MAX_FIELDS - 2).as_bytes(),
+            format!("v{}", MAX_FIELDS - 2).as_bytes()
+        ))
+    );
+    let err = request_with(&get_with(&numbered(MAX_FIELDS)), &limits).unwrap_err();
+    assert_eq!((err, err.status()), (Error::TooManyHeaders, 431));
+}
+
+#[test]
+fn long_response_heads_parse_whole() {
+    let raw = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n{}\r\n",
+        numbered(2 * INLINE_FIELDS)
+    );
+    let Ok(Parsed::Complete(head, len)) =
+        parse_response(raw.as_bytes(), &Limits::default(), Method::Get)
+    else {
+        panic!("not parsed");
+    };
+    assert_eq!(len, raw.len());
+    assert_eq!(head.fields.len(), 2 * INLINE_FIELDS + 1);
+    assert_eq!(head.framing, BodyFraming::Length(0));
+    let last = format!("x-n{}", 2 * INLINE_FIELDS - 1);
+    assert_eq!(
+        head.fields.get(raw.as_bytes(), last.as_bytes()),
+        Some(format!("v{}", 2 * INLINE_FIELDS - 1).as_bytes())
+    );
 }

@@ -13,6 +13,8 @@
 //!   `; ` (RFC 9113 §8.2.3).
 //! * A body without `content-length` is sent chunked to HTTP/1.1, so h2 request trailers can
 //!   follow it.
+//! * The values of an HTTP/1.1 head become h2 header values sharing one copy of its field
+//!   section (`shared`), not one allocation each.
 
 use bytes::Bytes;
 use http::{
@@ -26,6 +28,10 @@ use strait_http1::{
 };
 
 use crate::headers::Mods;
+
+mod shared;
+
+use shared::SharedFields;
 
 /// The `application/grpc` content types (`application/grpc`, `application/grpc+proto`, …).
 pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
@@ -144,7 +150,9 @@ pub(crate) fn h2_request_from_h1(
     let mut req = Request::builder().method(method).uri(uri).body(())?;
     let headers = req.headers_mut();
     let mut trailers = false;
-    for (name, value) in head.fields.iter(buf) {
+    let shared = SharedFields::new(&head.fields, buf);
+    for field in head.fields.as_slice() {
+        let (name, value) = (field.name.get(buf), field.value.get(buf));
         if name.eq_ignore_ascii_case(b"te") {
             trailers |= value
                 .split(|b| *b == b',')
@@ -157,7 +165,7 @@ pub(crate) fn h2_request_from_h1(
         {
             continue;
         }
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
+        if let (Ok(n), Some(v)) = (HeaderName::from_bytes(name), shared.value(field.value)) {
             headers.append(n, v);
         }
     }
@@ -247,7 +255,9 @@ pub(crate) fn h2_response(
     let mut resp = Response::new(());
     *resp.status_mut() = StatusCode::from_u16(head.status).ok()?;
     let headers = resp.headers_mut();
-    for (name, value) in head.fields.iter(buf) {
+    let shared = SharedFields::new(&head.fields, buf);
+    for field in head.fields.as_slice() {
+        let name = field.name.get(buf);
         if is_hop_by_hop(name, &head.fields, buf)
             || (head.content_length_ignored && name.eq_ignore_ascii_case(b"content-length"))
         {
@@ -255,7 +265,7 @@ pub(crate) fn h2_response(
         }
         // A field h2 cannot carry (a byte `http` refuses) is left out rather than failing the
         // whole response.
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
+        if let (Ok(n), Some(v)) = (HeaderName::from_bytes(name), shared.value(field.value)) {
             headers.append(n, v);
         }
     }

@@ -8,7 +8,7 @@
 
 use std::{
     future::{Future, poll_fn},
-    pin::pin,
+    pin::{Pin, pin},
 };
 
 use bytes::Bytes;
@@ -62,12 +62,12 @@ pub(crate) async fn relay(
 }
 
 /// Runs `f`, unless the client resets its stream first (`None`); for waits before the
-/// response starts, when nothing else would notice.
+/// response starts, when nothing else would notice. `f` comes pinned by the caller: taken by
+/// value, this future would hold it twice (argument and pinned copy).
 pub(crate) async fn unless_reset<T>(
     respond: &mut SendResponse<Bytes>,
-    f: impl Future<Output = T>,
+    f: Pin<&mut impl Future<Output = T>>,
 ) -> Option<T> {
-    let f = pin!(f);
     let reset = pin!(poll_fn(|cx| respond.poll_reset(cx)));
     match select(f, reset).await {
         Either::Left((done, _)) => Some(done),

@@ -175,10 +175,8 @@ async fn stream_task(
         return answer.local(405, b"CONNECT is not supported\n", None);
     }
     let buf = head::h1_request(&parts, !body.is_end_stream());
-    // Boxed: a head is large (its fields are a fixed array) and this one lives across the
-    // awaits of the exchange, so inline it would grow every stream's future by as much.
     let h1 = match RequestParser::new(&shared.opts.limits).parse(&buf) {
-        Ok(Parsed::Complete(h1, _)) => Box::new(h1),
+        Ok(Parsed::Complete(h1, _)) => h1,
         Ok(Parsed::Partial) => return answer.fail(400, "bad request head"),
         Err(e) => return answer.fail(e.status(), e.reason()),
     };

@@ -154,8 +154,10 @@ impl Exchange<'_> {
         started: &Cell<bool>,
         heard: &Cell<bool>,
     ) -> Result<bool, Down> {
-        let read = self.read_head(up, inbound, heard);
-        let (head, len) = unless_reset(respond, read).await.ok_or(Down::Broken)??;
+        let (head, len) = {
+            let read = pin!(self.read_head(up, inbound, heard));
+            unless_reset(respond, read).await.ok_or(Down::Broken)??
+        };
         let (framing, keep_alive) = (head.framing, head.keep_alive);
         if framing == BodyFraming::Tunnel {
             return Err(Down::Bad);
@@ -174,17 +176,16 @@ impl Exchange<'_> {
         Ok(keep_alive)
     }
 
-    /// Reads the final response head (interim ones skipped): it and its length. The parser
-    /// and the head are boxed: they are large (fixed field arrays) and live across awaits.
+    /// Reads the final response head (interim ones skipped): it and its length.
     async fn read_head(
         &self,
         up: &Stream,
         inbound: &mut Inbound,
         heard: &Cell<bool>,
-    ) -> Result<(Box<ResponseHead>, usize), Down> {
+    ) -> Result<(ResponseHead, usize), Down> {
         let opts = &self.shared.opts;
         let deadline = Instant::now() + self.response_timeout;
-        let mut parser = Box::new(ResponseParser::new(&opts.limits, self.method));
+        let mut parser = ResponseParser::new(&opts.limits, self.method);
         loop {
             if !inbound.buf.is_empty() {
                 match parser.parse(&inbound.buf) {
@@ -193,10 +194,10 @@ impl Exchange<'_> {
                             return Err(Down::Bad);
                         }
                         inbound.consume(len);
-                        *parser = ResponseParser::new(&opts.limits, self.method);
+                        parser = ResponseParser::new(&opts.limits, self.method);
                         continue;
                     }
-                    Ok(Parsed::Complete(h, len)) => return Ok((Box::new(h), len)),
+                    Ok(Parsed::Complete(h, len)) => return Ok((h, len)),
                     Ok(Parsed::Partial) => {}
                     Err(_) => return Err(Down::Bad),
                 }

@@ -116,7 +116,7 @@ impl Exchange<'_> {
         let timeout = self.response_timeout;
         let mods = self.response_mods;
         let download = pin!(async move {
-            let resp = match unless_reset(respond, within(timeout, response)).await {
+            let resp = match unless_reset(respond, pin!(within(timeout, response))).await {
                 // The client cancelled: dropping the request resets it upstream.
                 None => return Err(Failed::Reset),
                 Some(Err(_)) => return Err(Failed::Answer(504, "upstream did not answer in time")),
