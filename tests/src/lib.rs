@@ -6,6 +6,7 @@
 //! before running the tests.
 #![forbid(unsafe_code)]
 
+mod background;
 pub mod grpc;
 pub mod http;
 pub mod http2;

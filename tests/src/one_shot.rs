@@ -20,15 +20,15 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
-    thread,
     time::Duration,
 };
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
-    sync::oneshot,
 };
+
+use crate::background::Background;
 
 /// A request the server answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,40 +54,23 @@ pub struct OneShot {
     /// Where it listens.
     pub addr: SocketAddr,
     seen: Arc<Seen>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<thread::JoinHandle<()>>,
+    _server: Background,
 }
 
 impl OneShot {
     /// Starts a server on a free loopback port.
     pub fn start() -> OneShot {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind one-shot");
-        std_listener.set_nonblocking(true).expect("non-blocking");
         let addr = std_listener.local_addr().expect("local addr");
         let seen = Arc::new(Seen::default());
-        let (stop, stopped) = oneshot::channel();
         let task_seen = seen.clone();
-        let thread = thread::Builder::new()
-            .name("upstream-one-shot".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("tokio runtime");
-                rt.block_on(async move {
-                    let listener = TcpListener::from_std(std_listener).expect("listener");
-                    tokio::select! {
-                        _ = serve(listener, task_seen) => {}
-                        _ = stopped => {}
-                    }
-                });
-            })
-            .expect("one-shot thread");
+        let server = Background::spawn("upstream-one-shot".into(), std_listener, |listener| {
+            serve(listener, task_seen)
+        });
         OneShot {
             addr,
             seen,
-            stop: Some(stop),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -104,17 +87,6 @@ impl OneShot {
     /// The requests answered so far, in order.
     pub fn served(&self) -> Vec<Served> {
         self.seen.served.lock().expect("served list").clone()
-    }
-}
-
-impl Drop for OneShot {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

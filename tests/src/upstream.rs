@@ -27,7 +27,6 @@ use std::{
         atomic::{AtomicU64, Ordering},
     },
     task::{Context, Poll},
-    thread,
     time::Duration,
 };
 
@@ -38,8 +37,9 @@ use hyper_util::rt::TokioIo;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
-    sync::oneshot,
 };
+
+use crate::background::Background;
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -101,8 +101,7 @@ pub struct Upstream {
     /// Its name (the body of its plain answers).
     pub name: String,
     seen: Arc<Seen>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<thread::JoinHandle<()>>,
+    _server: Background,
 }
 
 impl Upstream {
@@ -114,33 +113,17 @@ impl Upstream {
     /// Starts a server named `name` listening on `addr` (port 0: a free one).
     pub fn start_on(name: &str, addr: SocketAddr) -> io::Result<Upstream> {
         let std_listener = std::net::TcpListener::bind(addr)?;
-        std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let seen = Arc::new(Seen::default());
-        let (stop, stopped) = oneshot::channel();
         let (task_seen, task_name) = (seen.clone(), name.to_owned());
-        let thread = thread::Builder::new()
-            .name(format!("upstream-{name}"))
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("tokio runtime");
-                rt.block_on(async move {
-                    let listener = TcpListener::from_std(std_listener).expect("listener");
-                    tokio::select! {
-                        _ = serve(listener, task_name, task_seen) => {}
-                        _ = stopped => {}
-                    }
-                });
-            })
-            .expect("upstream thread");
+        let server = Background::spawn(format!("upstream-{name}"), std_listener, |listener| {
+            serve(listener, task_name, task_seen)
+        });
         Ok(Upstream {
             addr,
             name: name.to_owned(),
             seen,
-            stop: Some(stop),
-            thread: Some(thread),
+            _server: server,
         })
     }
 
@@ -167,17 +150,6 @@ impl Upstream {
     /// Requests (or connections, for [`Fault::Reset`]) that got the fault.
     pub fn faults(&self) -> u64 {
         self.seen.faults.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -229,12 +229,10 @@ fn spreads_tcp_and_udp_by_weight(device: &str, mode: Mode, xdp_mode: &str) {
     }
 }
 
-fn removing_a_backend_moves_only_its_flows(device: &str, xdp_mode: &str) {
-    let Some(bed) = Bed::start(device, Mode::FullNat, xdp_mode) else {
-        return;
-    };
+/// Holds 300 connections to the IPv4 VIP, all opened, b3 holding its share of them.
+fn hold_some_on_b3(bed: &Bed) -> probe::Held {
     let v4 = bed.vip4();
-    let mut held = bed.testbed.in_client(|| probe::hold(v4, 300, TIMEOUT));
+    let held = bed.testbed.in_client(|| probe::hold(v4, 300, TIMEOUT));
     assert!(
         held.unopened().is_empty(),
         "connections not opened: {:?}",
@@ -245,6 +243,15 @@ fn removing_a_backend_moves_only_its_flows(device: &str, xdp_mode: &str) {
         before.get("b3").copied().unwrap_or(0) > 50,
         "b3 holds its share: {before:?}"
     );
+    held
+}
+
+fn removing_a_backend_moves_only_its_flows(device: &str, xdp_mode: &str) {
+    let Some(bed) = Bed::start(device, Mode::FullNat, xdp_mode) else {
+        return;
+    };
+    let v4 = bed.vip4();
+    let mut held = hold_some_on_b3(&bed);
     bed.apply(&config(Mode::FullNat, &[1, 2]));
     let report = bed.testbed.in_client(|| held.check());
     eprintln!("{device}: after removing b3: {report}");
@@ -270,17 +277,8 @@ fn draining_a_backend_keeps_its_flows_and_sends_new_ones_elsewhere(device: &str,
         return;
     };
     let v4 = bed.vip4();
-    let mut held = bed.testbed.in_client(|| probe::hold(v4, 300, TIMEOUT));
-    assert!(
-        held.unopened().is_empty(),
-        "connections not opened: {:?}",
-        held.unopened()
-    );
+    let mut held = hold_some_on_b3(&bed);
     let before = held.backends();
-    assert!(
-        before.get("b3").copied().unwrap_or(0) > 50,
-        "b3 holds its share: {before:?}"
-    );
     let out = bed.node.ctl(&["endpoint", "drain", "198.18.0.13:8080"]);
     assert!(
         out.status.success(),
