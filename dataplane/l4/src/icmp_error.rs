@@ -140,12 +140,7 @@ pub fn rewrite(
     if !outer_ok || !quote_ok {
         return Err(NatError::BadOffsets);
     }
-    let inner_ends = Ends {
-        src: &inner.src,
-        src_port: inner.src_port,
-        dst: &inner.dst,
-        dst_port: inner.dst_port,
-    };
+    let inner_ends = Ends::along(inner);
     let (quoted_ip, quoted_l4) = frame[quote.ip_at..end].split_at_mut(quote.l4_at - quote.ip_at);
     let addr_delta = match family {
         Family::V4 => {
@@ -165,7 +160,19 @@ pub fn rewrite(
             None => return Err(NatError::BadOffsets),
         },
     };
-    rewrite_ports(quoted_l4, quote.key.proto, family, inner, addr_delta);
+    // The quote holds the ports (checked above); its checksum only if it is long enough.
+    if let Some(ports) = quoted_l4.first_chunk_mut() {
+        let delta = addr_delta + nat::set_ports(ports, &inner_ends);
+        let csum_at = if quote.key.proto == protocol::TCP {
+            16
+        } else {
+            6
+        };
+        if let Some(c) = quoted_l4.get_mut(csum_at..csum_at + 2) {
+            let udp = quote.key.proto == protocol::UDP;
+            nat::update_transport_checksum(c, udp, family == Family::V4, delta);
+        }
+    }
     let (ip, message) = frame[..end].split_at_mut(at);
     match family {
         Family::V4 => {
@@ -185,33 +192,4 @@ pub fn rewrite(
         }
     }
     Ok(())
-}
-
-/// Sets the quoted transport header's ports to `inner`'s and updates its checksum if the quote
-/// holds it (`addr_delta`: the quoted addresses' change, for the pseudo-header).
-fn rewrite_ports(l4: &mut [u8], proto: u8, family: Family, inner: &FlowKey, addr_delta: u64) {
-    let Some(ports) = l4.first_chunk_mut::<4>() else {
-        return;
-    };
-    let old_ports = u32::from_ne_bytes(*ports);
-    let new_ports = (u32::from(inner.src_port) << 16 | u32::from(inner.dst_port)).to_be_bytes();
-    *ports = new_ports;
-    let csum_at = if proto == protocol::TCP { 16 } else { 6 };
-    let Some(c) = l4.get_mut(csum_at..csum_at + 2) else {
-        return;
-    };
-    let old = u16::from_ne_bytes([c[0], c[1]]);
-    let udp = proto == protocol::UDP;
-    // UDP over IPv4 may carry no checksum (0): it stays 0.
-    if udp && family == Family::V4 && old == 0 {
-        return;
-    }
-    let mut csum = nat::apply(
-        old,
-        addr_delta + nat::delta32(old_ports, u32::from_ne_bytes(new_ports)),
-    );
-    if udp && csum == 0 {
-        csum = 0xFFFF;
-    }
-    c.copy_from_slice(&csum.to_ne_bytes());
 }

@@ -117,6 +117,16 @@ pub struct Ends<'a> {
 }
 
 impl<'a> Ends<'a> {
+    /// The ends of a datagram sent along `key`'s direction: its own source and destination.
+    pub fn along(key: &'a FlowKey) -> Ends<'a> {
+        Ends {
+            src: &key.src,
+            src_port: key.src_port,
+            dst: &key.dst,
+            dst_port: key.dst_port,
+        }
+    }
+
     /// The ends of a datagram sent against `key`'s direction: from its destination to its
     /// source (a full-NAT connection's reply key gives the forward rewrite, and its forward
     /// key the reverse one).
@@ -171,21 +181,34 @@ pub fn rewrite_ends(
     } else {
         rewrite_v6(header_at(ip, l3, 6)?, ends, route)
     };
-    let old_ports = u32::from_ne_bytes(*ports);
-    let new_ports = (u32::from(ends.src_port) << 16 | u32::from(ends.dst_port)).to_be_bytes();
-    *ports = new_ports;
+    let delta = addr_delta + set_ports(ports, ends);
+    update_transport_checksum(c, proto == protocol::UDP, v4, delta);
+    Ok(())
+}
+
+/// Writes `ends`' ports into a transport header's first four bytes; returns their delta for
+/// the transport checksum.
+#[inline(always)]
+pub(crate) fn set_ports(ports: &mut [u8; 4], ends: &Ends<'_>) -> u64 {
+    let old = u32::from_ne_bytes(*ports);
+    let new = (u32::from(ends.src_port) << 16 | u32::from(ends.dst_port)).to_be_bytes();
+    *ports = new;
+    delta32(old, u32::from_ne_bytes(new))
+}
+
+/// Applies `delta` to the TCP or UDP checksum field `c` (2 bytes, native order): UDP over IPv4
+/// with no checksum (0, RFC 768) keeps 0, and a UDP result of 0 is stored as `0xFFFF`.
+#[inline(always)]
+pub(crate) fn update_transport_checksum(c: &mut [u8], udp: bool, v4: bool, delta: u64) {
     let old = u16::from_ne_bytes([c[0], c[1]]);
-    // UDP over IPv4 may carry no checksum (0): it stays 0.
-    if proto == protocol::UDP && v4 && old == 0 {
-        return Ok(());
+    if udp && v4 && old == 0 {
+        return;
     }
-    let delta = addr_delta + delta32(old_ports, u32::from_ne_bytes(new_ports));
     let mut csum = apply(old, delta);
-    if proto == protocol::UDP && csum == 0 {
+    if udp && csum == 0 {
         csum = 0xFFFF;
     }
     c.copy_from_slice(&csum.to_ne_bytes());
-    Ok(())
 }
 
 /// The `N`-byte IP header at `l3` of `ip` (the bytes before the transport header), if it is
@@ -256,7 +279,7 @@ fn ne32(b: &[u8]) -> u32 {
 
 /// The delta of a 32-bit word `old` becoming `new` (RFC 1624 eqn. 3: `~m + m'`).
 #[inline]
-pub(crate) fn delta32(old: u32, new: u32) -> u64 {
+fn delta32(old: u32, new: u32) -> u64 {
     u64::from(!old) + u64::from(new)
 }
 
@@ -272,7 +295,7 @@ fn delta128(old: &[u8], new: &[u8; 16]) -> u64 {
 /// add with its carry added back (a carry out leaves at most `MAX - 1`, so that add cannot
 /// carry again; `0xFFFF` divides `2^32 - 1`, so the first step keeps the sum).
 #[inline]
-pub(crate) fn apply(csum: u16, delta: u64) -> u16 {
+fn apply(csum: u16, delta: u64) -> u16 {
     let acc = u64::from(!csum) + delta;
     let (lo, carry) = (acc as u32).overflowing_add((acc >> 32) as u32);
     let x = lo + u32::from(carry);
