@@ -204,9 +204,9 @@ impl Pipeline {
                 if out.answer.is_some() || out.learned.is_some() {
                     return self.discovered(out, counter::ND_REPLIES);
                 }
-                return self.icmp(image, buf, len, parsed, steered);
+                return self.icmp(image, buf, len, parsed, &l4.flow.dst, steered);
             }
-            _ => return self.icmp(image, buf, len, parsed, steered),
+            _ => return self.icmp(image, buf, len, parsed, &l4.flow.dst, steered),
         }
         if let Some(handoff) = self.handoff(&l4.flow, steered) {
             return handoff;
@@ -234,34 +234,26 @@ impl Pipeline {
         }
     }
 
-    /// ICMP (or another protocol) that is not neighbour discovery: an error about one of our
-    /// flows goes on to its peer (see [`crate::icmp`]); the rest to our addresses is dropped.
+    /// ICMP (or another protocol) that is not neighbour discovery, to `dst`: an error about
+    /// one of our flows goes on to its peer (see [`crate::icmp`]); the rest to our addresses is
+    /// dropped, and what is not ours takes the exception path.
     fn icmp<B: AsRef<[u8]>>(
         &mut self,
         image: Option<&Image<B>>,
         buf: &mut [u8],
         len: usize,
         parsed: &Parsed,
+        dst: &[u8; 16],
         steered: bool,
     ) -> Action {
-        let Some(dst) = parsed.flow().map(|f| f.dst) else {
+        if !self.view.owned.contains(dst) {
             return self.exception();
-        };
-        if self.view.owned.contains(&dst)
-            && let Some(quote) = icmp_error::quote(&buf[..len], parsed)
-        {
+        }
+        if let Some(quote) = icmp_error::quote(&buf[..len], parsed) {
             return self.icmp_error(image, buf, len, parsed, &quote, steered);
         }
-        self.not_ours_icmp(&dst)
-    }
-
-    fn not_ours_icmp(&mut self, dst: &[u8; 16]) -> Action {
-        if self.view.owned.contains(dst) {
-            self.counters.inc(counter::DROP_ICMP);
-            Action::Drop
-        } else {
-            self.exception()
-        }
+        self.counters.inc(counter::DROP_ICMP);
+        Action::Drop
     }
 
     /// The exception path for a frame that is not ours.
