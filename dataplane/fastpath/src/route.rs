@@ -15,7 +15,7 @@
 use core::net::IpAddr;
 
 use strait_packet::Family;
-use strait_packet::flow::v4_mapped;
+use strait_packet::flow::key_addr;
 
 /// A prefix of the node's segment, as the flow-key form's 128-bit value and mask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,13 +60,6 @@ pub struct Routes {
     gateway_v6: Option<[u8; 16]>,
 }
 
-fn key_form(addr: IpAddr) -> [u8; 16] {
-    match addr {
-        IpAddr::V4(a) => v4_mapped(a.octets()),
-        IpAddr::V6(a) => a.octets(),
-    }
-}
-
 impl Routes {
     /// Routes for the segment `prefixes` (an address and its prefix length) with the given
     /// gateways.
@@ -87,7 +80,7 @@ impl Routes {
             }
             let total = u32::from(len) + extra;
             let mask = u128::MAX.checked_shl(128 - total).unwrap_or(0);
-            let value = u128::from_be_bytes(key_form(addr));
+            let value = u128::from_be_bytes(key_addr(addr));
             routes.prefixes.push(Prefix {
                 family,
                 net: value & mask,
@@ -95,7 +88,7 @@ impl Routes {
             });
         }
         for gateway in [gateway_v4, gateway_v6].into_iter().flatten() {
-            let g = key_form(gateway);
+            let g = key_addr(gateway);
             let family = match gateway {
                 IpAddr::V4(_) => Family::V4,
                 IpAddr::V6(_) => Family::V6,
@@ -147,7 +140,7 @@ mod tests {
             Some(ip("2001:2::fe")),
         )
         .expect("routes");
-        let k = |s: &str| key_form(ip(s));
+        let k = |s: &str| key_addr(ip(s));
         let (g4, g6) = (k("198.18.0.254"), k("2001:2::fe"));
         for (dst, family, want) in [
             ("198.18.0.11", Family::V4, k("198.18.0.11")),
@@ -164,7 +157,7 @@ mod tests {
     #[test]
     fn without_a_gateway_everything_is_on_link() {
         let r = Routes::new(&[(ip("198.18.0.2"), 24)], None, None).expect("routes");
-        let far = key_form(ip("198.19.5.5"));
+        let far = key_addr(ip("198.19.5.5"));
         assert_eq!(r.next_hop(&far, Family::V4), &far);
         let r = Routes::default();
         assert_eq!(r.next_hop(&far, Family::V4), &far);

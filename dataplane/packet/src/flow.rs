@@ -46,6 +46,14 @@ pub const fn v4_mapped(addr: [u8; 4]) -> [u8; 16] {
     ((u32::from_le_bytes(addr) as u128) << 96 | 0xffff << 80).to_le_bytes()
 }
 
+/// An address in the 16-byte flow-key form (IPv4-mapped for IPv4).
+pub const fn key_addr(addr: IpAddr) -> [u8; 16] {
+    match addr {
+        IpAddr::V4(a) => v4_mapped(a.octets()),
+        IpAddr::V6(a) => a.octets(),
+    }
+}
+
 impl FlowKey {
     /// Key for an IPv4 flow.
     pub const fn v4(src: [u8; 4], dst: [u8; 4], proto: u8, src_port: u16, dst_port: u16) -> Self {
@@ -111,6 +119,14 @@ mod tests {
             v4_mapped([192, 0, 2, 1]),
             [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1]
         );
+    }
+
+    #[test]
+    fn key_addr_maps_v4_and_keeps_v6() {
+        let k = FlowKey::v4([10, 0, 0, 1], [10, 0, 0, 2], 6, 1000, 80);
+        assert_eq!(key_addr(k.src_ip()), k.src);
+        let v6: Ipv6Addr = "2001:2::1".parse().unwrap();
+        assert_eq!(key_addr(IpAddr::V6(v6)), v6.octets());
     }
 
     #[test]

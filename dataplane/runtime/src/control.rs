@@ -7,7 +7,6 @@
 
 use std::{
     hash::{BuildHasher, RandomState},
-    net::IpAddr,
     os::fd::{AsFd, OwnedFd},
     path::PathBuf,
     sync::atomic::{AtomicBool, Ordering},
@@ -155,11 +154,7 @@ fn packet_paths(opts: &PacketOptions, workers: usize) -> Result<Vec<PacketPath>,
     }
     let neighbours = Neighbours::new();
     for &(ip, mac) in &opts.neighbours {
-        let key = match ip {
-            IpAddr::V4(v4) => strait_packet::flow::v4_mapped(v4.octets()),
-            IpAddr::V6(v6) => v6.octets(),
-        };
-        neighbours.set_static(key, mac);
+        neighbours.set_static(strait_packet::flow::key_addr(ip), mac);
     }
     info!(
         device = opts.device.kind.name(),
