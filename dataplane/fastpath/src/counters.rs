@@ -89,7 +89,8 @@ counters! {
     DROP_NO_CONNECTION = "drop_no_connection",
     /// Dropped: the service's mode is not supported by this build.
     DROP_UNSUPPORTED_MODE = "drop_unsupported_mode",
-    /// Dropped: ICMP/ICMPv6 other than neighbour discovery to our addresses.
+    /// Dropped: ICMP/ICMPv6 to our addresses that is neither neighbour discovery nor an error
+    /// about one of our flows (those are answered, or sent on: `icmp_errors_forwarded`).
     DROP_ICMP = "drop_icmp",
     /// Dropped: encapsulation would exceed the MTU.
     DROP_TOO_BIG = "drop_too_big",
