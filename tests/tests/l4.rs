@@ -9,8 +9,9 @@
 //! connections again and drain a backend with `straitctl endpoint drain`: every connection,
 //! the drained backend's included, keeps echoing while new flows avoid it; undrained, it takes
 //! its share again. Send malformed and truncated frames from the client and find each counted
-//! under its reason in `straitctl stats`, with forwarding unaffected. And a client behind a
-//! router is answered through the node's gateway.
+//! under its reason in `straitctl stats`, with forwarding unaffected. A client behind a
+//! router is answered through the node's gateway. With every backend down, new TCP and UDP
+//! flows are refused at once (reset, ICMP port unreachable) rather than left to time out.
 //!
 //! af_xdp runs once in each XDP mode: generic (full NAT, drain), native (DSR), auto (removal).
 //! With the `dpdk` feature (a data plane built with DPDK, run without hugepages), the same
@@ -312,6 +313,82 @@ fn draining_a_backend_keeps_its_flows_and_sends_new_ones_elsewhere(device: &str,
     );
     let report = bed.testbed.in_client(|| held.check());
     assert!(report.is_clean(), "after undrain: {report}");
+}
+
+/// Sets every backend of both families `state` (`down` or `up`) with `straitctl endpoint`.
+fn set_all_backends(bed: &Bed, state: &str) {
+    for b in 1..=3 {
+        for addr in [
+            format!("198.18.0.1{b}:8080"),
+            format!("[2001:2::1{b}]:8080"),
+        ] {
+            let out = bed.node.ctl(&["endpoint", state, &addr]);
+            assert!(
+                out.status.success(),
+                "endpoint {state} {addr}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+/// With every backend down, a client is refused at once, as by a host with the port closed:
+/// TCP connects get a reset, UDP sockets an ICMP port unreachable (both `refused` in the
+/// probe, rather than `timeout`), over IPv4 and IPv6; with one backend up again it serves.
+fn a_vip_without_backends_refuses_new_flows(device: &str, xdp_mode: &str) {
+    let Some(bed) = Bed::start(device, Mode::FullNat, xdp_mode) else {
+        return;
+    };
+    set_all_backends(&bed, "down");
+    let before = totals(&bed.node)["refused_no_backend"]
+        .as_u64()
+        .unwrap_or(0);
+    const FLOWS: usize = 40;
+    for vip in [bed.vip4(), bed.vip6()] {
+        let tcp = bed
+            .testbed
+            .in_client(|| probe::tcp_spread(vip, FLOWS, 8, TIMEOUT));
+        let udp = bed
+            .testbed
+            .in_client(|| probe::udp_spread(vip, FLOWS, TIMEOUT));
+        let log = bed.dataplane_log();
+        for (what, spread) in [("tcp", tcp), ("udp", udp)] {
+            assert_eq!(
+                spread.errors.get(&probe::Failure::Refused),
+                Some(&FLOWS),
+                "{what} to {vip} with every backend down: {spread}\n{log}"
+            );
+        }
+    }
+    let refused = totals(&bed.node)["refused_no_backend"]
+        .as_u64()
+        .unwrap_or(0)
+        - before;
+    assert!(
+        refused >= 4 * FLOWS as u64,
+        "refused_no_backend went up by {refused}"
+    );
+
+    let out = bed.node.ctl(&["endpoint", "up", "198.18.0.11:8080"]);
+    assert!(out.status.success());
+    let spread = bed
+        .testbed
+        .in_client(|| probe::tcp_spread(bed.vip4(), FLOWS, 8, TIMEOUT));
+    assert!(
+        spread.is_clean() && spread.count("b1") == FLOWS,
+        "with b1 up: {spread}"
+    );
+    set_all_backends(&bed, "up");
+}
+
+#[test]
+fn af_packet_a_vip_without_backends_refuses_new_flows() {
+    a_vip_without_backends_refuses_new_flows("af_packet", "");
+}
+
+#[test]
+fn af_xdp_a_vip_without_backends_refuses_new_flows() {
+    a_vip_without_backends_refuses_new_flows("af_xdp", "generic");
 }
 
 #[test]

@@ -105,6 +105,9 @@ counters! {
     DROP_RX_RING = "drop_rx_ring",
     /// ICMP errors about a flow sent on to its peer (client or backend).
     ICMP_ERRORS_FORWARDED = "icmp_errors_forwarded",
+    /// New flows no backend could take, answered with a TCP reset or an ICMP port
+    /// unreachable (policy `refuse`; the rest count as `drop_no_backend`).
+    REFUSED_NO_BACKEND = "refused_no_backend",
 }
 
 /// Number of counters.
@@ -161,9 +164,10 @@ impl Counters {
         &self.values
     }
 
-    /// Frames dropped, all reasons together.
+    /// Frames dropped, all reasons together: the `drop_*` counters and the parse drops.
     pub fn dropped(&self) -> u64 {
         (counter::DROP_NOT_FOR_US..COUNT)
+            .filter(|&i| i >= PARSE_DROP_BASE || NAMES[i].starts_with("drop_"))
             .map(|i| self.values[i])
             .sum()
     }
@@ -193,6 +197,9 @@ mod tests {
         c.inc(counter::TX);
         c.inc(counter::DROP_NO_BACKEND);
         c.parse_drop(DropReason::TooShort);
+        // Answered or sent on, not dropped.
+        c.inc(counter::ICMP_ERRORS_FORWARDED);
+        c.inc(counter::REFUSED_NO_BACKEND);
         assert_eq!(c.dropped(), 2);
         assert_eq!(c.by_name("drop_no_backend"), Some(1));
     }

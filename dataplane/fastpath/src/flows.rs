@@ -176,12 +176,10 @@ impl Pipeline {
         };
         let hash = flow_hash_for(svc, &flow);
         let Some(bi) = choose_backend(image, si, hash, health) else {
-            self.counters.inc(counter::DROP_NO_BACKEND);
-            return Action::Drop;
+            return self.no_backend(buf, len, parsed);
         };
         let Some(backend) = image.l4_backends_of(svc).get(bi as usize) else {
-            self.counters.inc(counter::DROP_NO_BACKEND);
-            return Action::Drop;
+            return self.no_backend(buf, len, parsed);
         };
         let backend_port = backend.port_for(svc.port);
         let mut reply = FlowKey {

@@ -34,6 +34,31 @@ impl std::str::FromStr for Exception {
     }
 }
 
+/// What happens to a new flow for a service with no backend that takes new flows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NoBackend {
+    /// Answer as a host answers for a closed port: a TCP reset, an ICMP port unreachable for
+    /// UDP (at most [`crate::refusal::PER_SECOND`] a second per worker; beyond that, drop).
+    #[default]
+    Refuse,
+    /// Drop and count it: the client retries until its own timeout.
+    Drop,
+}
+
+impl std::str::FromStr for NoBackend {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "refuse" => Ok(NoBackend::Refuse),
+            "drop" => Ok(NoBackend::Drop),
+            other => Err(format!(
+                "unknown no-backend policy {other:?}: expected refuse or drop"
+            )),
+        }
+    }
+}
+
 impl NodeConfig {
     /// The node's primary IPv4 address (the first of `snat_v4`).
     pub fn primary_v4(&self) -> Option<Ipv4Addr> {
@@ -62,6 +87,8 @@ pub struct NodeConfig {
     pub snat_ports: RangeInclusive<u16>,
     /// Policy for traffic that is not ours.
     pub exception: Exception,
+    /// Policy for new flows no backend takes.
+    pub no_backend: NoBackend,
     /// Connections each worker tracks.
     pub conntrack_capacity: usize,
     /// Largest frame the device sends (Ethernet header included), for encapsulation.
@@ -79,6 +106,7 @@ impl NodeConfig {
             snat_v6: Vec::new(),
             snat_ports: DEFAULT_SNAT_PORTS,
             exception: Exception::default(),
+            no_backend: NoBackend::default(),
             conntrack_capacity: 1 << 20,
             max_frame: 1514,
             routes: Routes::default(),

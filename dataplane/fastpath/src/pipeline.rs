@@ -33,6 +33,7 @@ use crate::counters::{Counters, counter};
 use crate::discovery::{self, Outcome};
 use crate::neighbour::{NeighbourCache, Neighbours};
 use crate::outbox::Outbox;
+use crate::refusal::Refusals;
 use crate::snat_pool::SnatPool;
 use crate::view::View;
 use crate::{NodeConfig, steer};
@@ -82,6 +83,8 @@ pub struct Pipeline {
     pub(crate) resolve: Vec<[u8; 16]>,
     /// What [`Pipeline::ahead`] saw of this burst.
     pub(crate) ahead: Ahead,
+    /// What is left of the rate for refusing flows no backend takes.
+    pub(crate) refusals: Refusals,
 }
 
 impl Pipeline {
@@ -111,6 +114,7 @@ impl Pipeline {
             outbox: Outbox::default(),
             resolve: Vec::new(),
             ahead: Ahead::default(),
+            refusals: Refusals::default(),
         })
     }
 

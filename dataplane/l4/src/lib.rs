@@ -24,6 +24,7 @@ mod dsr;
 pub mod encap;
 pub mod icmp_error;
 pub mod nat;
+pub mod refuse;
 mod select;
 mod services;
 mod snat;
@@ -31,6 +32,7 @@ mod snat;
 pub use dsr::{dsr, set_macs};
 pub use encap::{Encap, EncapError, GUE_PORT, Tunnel, encapsulate};
 pub use nat::NatError;
+pub use refuse::{RefuseError, refuse};
 pub use select::{
     FLOW_HASH_SEED, Health, MAX_PROBES, backend, backend_target, choose_backend, flow_hash,
     flow_hash_for,

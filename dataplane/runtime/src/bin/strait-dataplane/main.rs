@@ -16,7 +16,7 @@ use strait_dataplane::{
     parse_cores,
 };
 use strait_device::{DeviceConfig, DeviceKind, RingSizes, XdpMode, parse_mac};
-use strait_fastpath::{Exception, NodeConfig, RouteError, Routes};
+use strait_fastpath::{Exception, NoBackend, NodeConfig, RouteError, Routes};
 
 // The L7 workers allocate per request and per I/O operation (heads, buffers, the runtime's
 // operation records, the h2 crate's frames); mimalloc's per-thread heaps serve that without
@@ -131,6 +131,10 @@ struct PacketArgs {
     /// What to do with traffic that is not for a service: kernel (leave it) or drop (count it).
     #[arg(long, default_value = "kernel", value_parser = |s: &str| s.parse::<Exception>())]
     exception: Exception,
+    /// What to do with a new flow no backend takes (all down or draining): refuse (a TCP
+    /// reset or an ICMP port unreachable, rate-limited) or drop (count it).
+    #[arg(long, default_value = "refuse", value_parser = |s: &str| s.parse::<NoBackend>())]
+    no_backend: NoBackend,
     /// Connections each worker tracks.
     #[arg(long, default_value_t = 1 << 20)]
     conntrack_capacity: usize,
@@ -228,6 +232,7 @@ impl PacketArgs {
         node.snat_v6 = self.node_v6.iter().map(|&(a, _)| a).collect();
         node.snat_ports = self.snat_ports.0..=self.snat_ports.1;
         node.exception = self.exception;
+        node.no_backend = self.no_backend;
         node.conntrack_capacity = self.conntrack_capacity;
         node.max_frame = self.mtu + 14;
         if kind == DeviceKind::Memory && self.mac.is_none() {

@@ -1,0 +1,225 @@
+//! Refusing a new flow that no backend can take: the answer a host gives for a closed port,
+//! so the client fails at once instead of retrying into silence.
+//!
+//! A TCP segment gets a reset (RFC 9293 §3.10.7.1, a segment to a closed port); a UDP
+//! datagram gets an ICMP port unreachable (RFC 1122 §4.1.3.1, RFC 4443 §3.1) quoting it.
+//! Both are built in place in the received frame and go back out of the port it came from,
+//! to the MAC it came from, from the address it was sent to (the VIP).
+//!
+//! # Invariants
+//! * Every offset is checked before the first write; on `Err` the frame is unchanged.
+//! * A reset is never answered (no reset for a reset), and an ICMP error never quotes one
+//!   (only UDP is answered with ICMP).
+//! * The answer is a well-formed frame: a fresh IP header without options (TTL / hop limit
+//!   [`TTL`]), every checksum computed. The Ethernet header and its VLAN tag stay, with the
+//!   MACs swapped. An ICMP quote holds as much of the datagram as fits in 576 bytes (IPv4,
+//!   RFC 1812 §4.3.2.3) or 1280 (IPv6, RFC 4443 §2.4 (c)) and in the frame's buffer.
+
+use strait_packet::ip::protocol;
+use strait_packet::{Family, Kind, Parsed, checksum, icmp, icmpv6, tcp};
+
+/// TTL / hop limit of an answer.
+pub const TTL: u8 = 64;
+
+/// Largest IPv4 packet carrying an ICMP error.
+const ICMP_V4_MAX: usize = 576;
+/// Largest IPv6 packet carrying an ICMPv6 error.
+const ICMP_V6_MAX: usize = 1280;
+/// ICMPv6 destination unreachable code: port unreachable.
+const V6_PORT_UNREACHABLE: u8 = 4;
+
+const TCP_FIN: u8 = 0x01;
+const TCP_SYN: u8 = 0x02;
+const TCP_RST: u8 = 0x04;
+const TCP_ACK: u8 = 0x10;
+
+/// Why a frame was not turned into a refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RefuseError {
+    /// A reset, which is never answered.
+    #[error("a reset is not answered")]
+    Reset,
+    /// Neither TCP nor UDP, or not an IP frame.
+    #[error("only TCP and UDP are refused")]
+    Protocol,
+    /// The frame's offsets do not hold the headers (or the buffer has no room for the answer).
+    #[error("frame too short for the answer")]
+    Truncated,
+}
+
+/// Turns the TCP segment or UDP datagram in `frame[..len]` (as `parsed`) into its refusal:
+/// a reset or an ICMP port unreachable. Returns the answer's length; `frame` may be longer
+/// than `len` (room for a quote).
+pub fn refuse(frame: &mut [u8], len: usize, parsed: &Parsed) -> Result<usize, RefuseError> {
+    let Kind::Ip(l4) = &parsed.kind else {
+        return Err(RefuseError::Protocol);
+    };
+    let (l3, family) = (parsed.l3_offset, l4.flow.family);
+    if l4.ip_end > len || len > frame.len() || l3 < 12 {
+        return Err(RefuseError::Truncated);
+    }
+    let (src, dst) = addresses(frame, l3, family).ok_or(RefuseError::Truncated)?;
+    let n = match l4.flow.proto {
+        protocol::TCP => reset(frame, l3, l4, family, (dst, src))?,
+        protocol::UDP => unreachable(frame, l3, l4.ip_end, family, (dst, src))?,
+        _ => return Err(RefuseError::Protocol),
+    };
+    let (macs, _) = frame.split_at_mut(12);
+    let (a, b) = macs.split_at_mut(6);
+    a.swap_with_slice(b);
+    Ok(n)
+}
+
+/// An address of either family: IPv4 in the first four bytes.
+type Addr = [u8; 16];
+
+/// The length of an IP header of `family` without options.
+fn ip_len(family: Family) -> usize {
+    match family {
+        Family::V4 => 20,
+        Family::V6 => 40,
+    }
+}
+
+/// Source and destination of the IP header at `l3`.
+fn addresses(frame: &[u8], l3: usize, family: Family) -> Option<(Addr, Addr)> {
+    let (at, n) = match family {
+        Family::V4 => (l3 + 12, 4),
+        Family::V6 => (l3 + 8, 16),
+    };
+    let b = frame.get(at..at + 2 * n)?;
+    let (mut src, mut dst) = ([0; 16], [0; 16]);
+    src[..n].copy_from_slice(&b[..n]);
+    dst[..n].copy_from_slice(&b[n..]);
+    Some((src, dst))
+}
+
+/// Writes an IP header without options at `l3` from `src` to `dst` for `payload` bytes of
+/// `proto`.
+fn ip_header(
+    frame: &mut [u8],
+    l3: usize,
+    family: Family,
+    proto: u8,
+    payload: usize,
+    (src, dst): (Addr, Addr),
+) {
+    match family {
+        Family::V4 => {
+            let h = &mut frame[l3..l3 + 20];
+            let total = (20 + payload) as u16;
+            h[..12].copy_from_slice(&[0x45, 0, 0, 0, 0, 0, 0x40, 0, TTL, proto, 0, 0]);
+            h[2..4].copy_from_slice(&total.to_be_bytes());
+            h[12..16].copy_from_slice(&src[..4]);
+            h[16..20].copy_from_slice(&dst[..4]);
+            let sum = checksum::checksum(h);
+            h[10..12].copy_from_slice(&sum.to_be_bytes());
+        }
+        Family::V6 => {
+            let h = &mut frame[l3..l3 + 40];
+            h[..8].copy_from_slice(&[0x60, 0, 0, 0, 0, 0, proto, TTL]);
+            h[4..6].copy_from_slice(&(payload as u16).to_be_bytes());
+            h[8..24].copy_from_slice(&src);
+            h[24..40].copy_from_slice(&dst);
+        }
+    }
+}
+
+/// The pseudo-header sum for `len` bytes of `proto` from `src` to `dst`.
+fn pseudo(family: Family, (src, dst): (Addr, Addr), proto: u8, len: usize) -> u16 {
+    match family {
+        Family::V4 => {
+            let four = |a: Addr| [a[0], a[1], a[2], a[3]];
+            checksum::pseudo_header_v4(&four(src), &four(dst), proto, len as u16)
+        }
+        Family::V6 => checksum::pseudo_header_v6(&src, &dst, proto, len as u32),
+    }
+}
+
+/// The reset answering the TCP segment at `l4` (RFC 9293 §3.10.7.1): `<SEQ=SEG.ACK><CTL=RST>`
+/// if it carries an ACK, else `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
+fn reset(
+    frame: &mut [u8],
+    l3: usize,
+    l4: &strait_packet::L4,
+    family: Family,
+    ends: (Addr, Addr),
+) -> Result<usize, RefuseError> {
+    let seg = frame
+        .get(l4.offset..l4.offset + tcp::HEADER_LEN)
+        .ok_or(RefuseError::Truncated)?;
+    let flags = seg[13];
+    if flags & TCP_RST != 0 {
+        return Err(RefuseError::Reset);
+    }
+    let word = |at: usize| u32::from_be_bytes([seg[at], seg[at + 1], seg[at + 2], seg[at + 3]]);
+    let (seq, ack) = (word(4), word(8));
+    let ports = [seg[2], seg[3], seg[0], seg[1]];
+    let data = l4.payload_end.saturating_sub(l4.payload_offset);
+    let seg_len = data as u32 + u32::from(flags & TCP_SYN != 0) + u32::from(flags & TCP_FIN != 0);
+    let (seq, ack, flags) = if flags & TCP_ACK != 0 {
+        (ack, 0, TCP_RST)
+    } else {
+        (0, seq.wrapping_add(seg_len), TCP_RST | TCP_ACK)
+    };
+    let at = l3 + ip_len(family);
+    if frame.len() < at + tcp::HEADER_LEN {
+        return Err(RefuseError::Truncated);
+    }
+    ip_header(frame, l3, family, protocol::TCP, tcp::HEADER_LEN, ends);
+    let t = &mut frame[at..at + tcp::HEADER_LEN];
+    t[..4].copy_from_slice(&ports);
+    t[4..8].copy_from_slice(&seq.to_be_bytes());
+    t[8..12].copy_from_slice(&ack.to_be_bytes());
+    t[12..].copy_from_slice(&[0x50, flags, 0, 0, 0, 0, 0, 0]);
+    let sum = !checksum::combine(&[
+        pseudo(family, ends, protocol::TCP, tcp::HEADER_LEN),
+        checksum::sum(t),
+    ]);
+    t[16..18].copy_from_slice(&sum.to_be_bytes());
+    Ok(at + tcp::HEADER_LEN)
+}
+
+/// The ICMP port unreachable quoting the datagram `frame[l3..ip_end]`: at least its IP
+/// header and eight bytes (RFC 792), or all of it if shorter.
+fn unreachable(
+    frame: &mut [u8],
+    l3: usize,
+    ip_end: usize,
+    family: Family,
+    ends: (Addr, Addr),
+) -> Result<usize, RefuseError> {
+    let ip_len = ip_len(family);
+    let (max, proto, msg) = match family {
+        Family::V4 => (
+            ICMP_V4_MAX,
+            protocol::ICMP,
+            [icmp::msg_type::DEST_UNREACHABLE, icmp::unreachable::PORT],
+        ),
+        Family::V6 => (
+            ICMP_V6_MAX,
+            protocol::ICMPV6,
+            [icmpv6::msg_type::DEST_UNREACHABLE, V6_PORT_UNREACHABLE],
+        ),
+    };
+    let head = ip_len + icmp::HEADER_LEN;
+    let room = frame.len().saturating_sub(l3 + head);
+    let datagram = ip_end - l3;
+    if room < datagram.min(ip_len + 8) {
+        return Err(RefuseError::Truncated);
+    }
+    let quote = datagram.min(max - head).min(room);
+    frame.copy_within(l3..l3 + quote, l3 + head);
+    let icmp_len = icmp::HEADER_LEN + quote;
+    ip_header(frame, l3, family, proto, icmp_len, ends);
+    let m = &mut frame[l3 + ip_len..l3 + ip_len + icmp_len];
+    m[..8].copy_from_slice(&[msg[0], msg[1], 0, 0, 0, 0, 0, 0]);
+    let sum = match family {
+        Family::V4 => checksum::checksum(m),
+        Family::V6 => {
+            !checksum::combine(&[pseudo(family, ends, proto, icmp_len), checksum::sum(m)])
+        }
+    };
+    m[2..4].copy_from_slice(&sum.to_be_bytes());
+    Ok(l3 + ip_len + icmp_len)
+}
