@@ -10,8 +10,9 @@
 //! the drained backend's included, keeps echoing while new flows avoid it; undrained, it takes
 //! its share again. Send malformed and truncated frames from the client and find each counted
 //! under its reason in `straitctl stats`, with forwarding unaffected. A client behind a
-//! router is answered through the node's gateway. With every backend down, new TCP and UDP
-//! flows are refused at once (reset, ICMP port unreachable) rather than left to time out.
+//! router is answered through the node's gateway. The VIPs answer pings, and with every backend
+//! down new TCP and UDP flows are refused at once (reset, ICMP port unreachable) rather than
+//! left to time out.
 //!
 //! af_xdp runs once in each XDP mode: generic (full NAT, drain), native (DSR), auto (removal).
 //! With the `dpdk` feature (a data plane built with DPDK, run without hugepages), the same
@@ -332,13 +333,32 @@ fn set_all_backends(bed: &Bed, state: &str) {
     }
 }
 
-/// With every backend down, a client is refused at once, as by a host with the port closed:
-/// TCP connects get a reset, UDP sockets an ICMP port unreachable (both `refused` in the
-/// probe, rather than `timeout`), over IPv4 and IPv6; with one backend up again it serves.
+/// `ping` from the client namespace to `vip`: three echoes, each answered within a second.
+fn ping(bed: &Bed, vip: std::net::IpAddr) -> std::process::Output {
+    std::process::Command::new("ip")
+        .args(["netns", "exec", &bed.testbed.namespace("client"), "ping"])
+        .args(["-c", "3", "-i", "0.2", "-W", "1", &vip.to_string()])
+        .output()
+        .expect("ping (iputils-ping)")
+}
+
+/// The VIPs answer pings. With every backend down, a client is refused at once, as by a host
+/// with the port closed: TCP connects get a reset, UDP sockets an ICMP port unreachable (both
+/// `refused` in the probe, rather than `timeout`), over IPv4 and IPv6; with one backend up
+/// again it serves.
 fn a_vip_without_backends_refuses_new_flows(device: &str, xdp_mode: &str) {
     let Some(bed) = Bed::start(device, Mode::FullNat, xdp_mode) else {
         return;
     };
+    for vip in [bed.vip4(), bed.vip6()] {
+        let out = ping(&bed, vip.ip());
+        assert!(
+            out.status.success(),
+            "ping {vip}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    assert!(totals(&bed.node)["icmp_echo_replies"].as_u64() >= Some(6));
     set_all_backends(&bed, "down");
     let before = totals(&bed.node)["refused_no_backend"]
         .as_u64()

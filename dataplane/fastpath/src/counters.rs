@@ -89,8 +89,9 @@ counters! {
     DROP_NO_CONNECTION = "drop_no_connection",
     /// Dropped: the service's mode is not supported by this build.
     DROP_UNSUPPORTED_MODE = "drop_unsupported_mode",
-    /// Dropped: ICMP/ICMPv6 to our addresses that is neither neighbour discovery nor an error
-    /// about one of our flows (those are answered, or sent on: `icmp_errors_forwarded`).
+    /// Dropped: ICMP/ICMPv6 to our addresses that is neither neighbour discovery, an echo
+    /// request (`icmp_echo_replies`) nor an error about one of our flows (those are sent on:
+    /// `icmp_errors_forwarded`).
     DROP_ICMP = "drop_icmp",
     /// Dropped: encapsulation would exceed the MTU.
     DROP_TOO_BIG = "drop_too_big",
@@ -108,6 +109,8 @@ counters! {
     /// New flows no backend could take, answered with a TCP reset or an ICMP port
     /// unreachable (policy `refuse`; the rest count as `drop_no_backend`).
     REFUSED_NO_BACKEND = "refused_no_backend",
+    /// Echo requests (pings) to the node's addresses answered.
+    ICMP_ECHO_REPLIES = "icmp_echo_replies",
 }
 
 /// Number of counters.
@@ -200,6 +203,7 @@ mod tests {
         // Answered or sent on, not dropped.
         c.inc(counter::ICMP_ERRORS_FORWARDED);
         c.inc(counter::REFUSED_NO_BACKEND);
+        c.inc(counter::ICMP_ECHO_REPLIES);
         assert_eq!(c.dropped(), 2);
         assert_eq!(c.by_name("drop_no_backend"), Some(1));
     }

@@ -256,6 +256,11 @@ impl Pipeline {
         if let Some(quote) = icmp_error::quote(&buf[..len], parsed) {
             return self.icmp_error(image, buf, len, parsed, &quote, steered);
         }
+        if let Some(n) = strait_l4::echo::reply(buf, len, parsed) {
+            self.counters.inc(counter::ICMP_ECHO_REPLIES);
+            self.counters.inc(counter::TX);
+            return Action::Tx(n);
+        }
         self.counters.inc(counter::DROP_ICMP);
         Action::Drop
     }

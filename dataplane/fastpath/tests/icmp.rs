@@ -212,8 +212,8 @@ fn errors_about_no_known_flow_and_other_icmp_are_dropped() {
         icmp4_error(VIP4, FRAG_NEEDED, &ip_packet(&unknown, 28)),
         // Cut before the ports: the flow cannot be told.
         icmp4_error(VIP4, FRAG_NEEDED, &ip_packet(&cut, 22)),
-        // An echo request is no error.
-        icmp4_error(VIP4, (8, 0), &ip_packet(&cut, 28)),
+        // A timestamp request is no error (and no echo request).
+        icmp4_error(VIP4, (13, 0), &ip_packet(&cut, 28)),
     ] {
         let (action, _) = rig.send(&frame);
         assert_eq!(action, Action::Drop);
@@ -244,4 +244,35 @@ fn with_two_workers_an_error_goes_to_the_flows_owner() {
     assert_eq!(rigs[other].send(&error).0, Action::Steer(owner));
     let (action, _) = rigs[owner].send_with(&error, true, &healthy);
     assert!(matches!(action, Action::Tx(_)), "{action:?}");
+}
+
+#[test]
+fn pings_to_the_nodes_addresses_are_answered_and_others_are_not_ours() {
+    let mut rig = Rig::new(image(1, &services(L4Mode::FullNat)));
+    let ping4 = |dst: [u8; 4]| {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2(CLIENT_MAC, NODE_MAC)
+            .ipv4(CLIENT4, dst, 64)
+            .icmpv4_echo_request(9, 1)
+            .write(&mut out, b"ping")
+            .unwrap();
+        out
+    };
+    let mut ping6 = Vec::new();
+    PacketBuilder::ethernet2(CLIENT_MAC, NODE_MAC)
+        .ipv6(v6(CLIENT6), v6(VIP6), 64)
+        .icmpv6_echo_request(9, 1)
+        .write(&mut ping6, b"ping")
+        .unwrap();
+    for (f, reply_type) in [(ping4(VIP4), 0), (ping4(SNAT4), 0), (ping6, 129)] {
+        let (action, out) = rig.send(&f);
+        assert_eq!(action, Action::Tx(f.len()));
+        assert_eq!(&out[..6], &CLIENT_MAC, "back to the sender");
+        let at = if f[12..14] == [0x86, 0xdd] { 54 } else { 34 };
+        assert_eq!(out[at], reply_type);
+    }
+    assert_eq!(rig.send(&ping4([198, 18, 0, 77])).0, Action::Kernel);
+    let c = rig.pipeline.counters();
+    assert_eq!(c.get(counter::ICMP_ECHO_REPLIES), 3);
+    assert_eq!(c.get(counter::DROP_ICMP), 0);
 }

@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod dsr;
+pub mod echo;
 pub mod encap;
 pub mod icmp_error;
 pub mod nat;
