@@ -21,6 +21,7 @@ use strait_table::{Image, L4Mode, L4Service, l4_flags};
 
 use crate::counters::counter;
 use crate::discovery;
+use crate::neighbour;
 use crate::pipeline::{Action, Pipeline, release};
 use crate::view::backend_addr;
 
@@ -398,6 +399,28 @@ impl Pipeline {
             if self.neighbours.lookup(&ip).is_none() {
                 self.ask(ip, family_of(&ip));
             }
+        }
+    }
+
+    /// On worker 0, every [`neighbour::REFRESH_NS`]: asks again for every learned neighbour,
+    /// a few a burst, so a changed MAC is learned from the answer.
+    pub(crate) fn refresh_learned(&mut self) {
+        if self.worker != 0 {
+            return;
+        }
+        if self.refreshing.is_empty() {
+            if self.now < self.refresh_at {
+                return;
+            }
+            self.refresh_at = self.now + neighbour::REFRESH_NS;
+            let learned = self.neighbours.learned();
+            self.refreshing.extend(learned);
+        }
+        for _ in 0..RESOLVE_PER_BURST {
+            let Some(ip) = self.refreshing.pop() else {
+                return;
+            };
+            self.ask(ip, family_of(&ip));
         }
     }
 }

@@ -10,7 +10,8 @@
 //! * Addresses are keyed in the 16-byte flow-key form (IPv4-mapped for IPv4).
 //! * The version only grows, and grows on every change of an entry; a cache whose version
 //!   equals the table's holds exactly the table's entries.
-//! * A static entry is never replaced by a learned one.
+//! * A static entry is never replaced by a learned one. A learned one is asked for again every
+//!   [`REFRESH_NS`] (by worker 0), and the answer replaces it if the MAC changed.
 //! * Writers hold the lock for one map operation; learning happens at ARP/ND rates, not
 //!   packet rates, and only when an entry changes.
 //! * A cache's `hot` array (the per-packet [`NeighbourCache::next_hop`]) only ever holds
@@ -27,6 +28,11 @@ use strait_packet::ethernet::Address;
 
 /// How often (ns) a worker may ask again for the same unresolved address.
 pub const REQUEST_INTERVAL_NS: u64 = 500_000_000;
+
+/// How often (ns) worker 0 asks again for every learned address, so that a neighbour whose
+/// MAC changed (a replaced host keeping its IP, a failover that sent no gratuitous ARP) is
+/// learned anew within this time rather than never (as Linux's base reachable time).
+pub const REFRESH_NS: u64 = 30_000_000_000;
 
 /// One neighbour entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +166,11 @@ impl NeighbourCache {
         let mac = self.map.get(ip)?.mac;
         *slot = Some((*ip, mac));
         Some(mac)
+    }
+
+    /// The learned (not configured) addresses, in no particular order.
+    pub fn learned(&self) -> impl Iterator<Item = [u8; 16]> + '_ {
+        self.map.iter().filter(|(_, e)| !e.fixed).map(|(ip, _)| *ip)
     }
 
     /// Records a learned entry here and in the shared table. Returns true if it was news.

@@ -85,6 +85,10 @@ pub struct Pipeline {
     pub(crate) ahead: Ahead,
     /// What is left of the rate for refusing flows no backend takes.
     pub(crate) refusals: Refusals,
+    /// Learned neighbours still to ask for in this refresh (worker 0).
+    pub(crate) refreshing: Vec<[u8; 16]>,
+    /// When the next refresh of learned neighbours starts (ns).
+    pub(crate) refresh_at: u64,
 }
 
 impl Pipeline {
@@ -115,6 +119,8 @@ impl Pipeline {
             resolve: Vec::new(),
             ahead: Ahead::default(),
             refusals: Refusals::default(),
+            refreshing: Vec::new(),
+            refresh_at: 0,
         })
     }
 
@@ -130,6 +136,7 @@ impl Pipeline {
         }
         self.neighbours.refresh();
         self.resolve_some();
+        self.refresh_learned();
     }
 
     /// Ends a burst: a bounded sweep of expired connections.

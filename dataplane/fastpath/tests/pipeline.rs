@@ -176,6 +176,43 @@ fn an_unknown_next_hop_is_asked_for_then_used() {
 }
 
 #[test]
+fn learned_neighbours_are_asked_for_again_and_a_new_mac_is_followed() {
+    let mut rig = Rig::new(image(1, &three(L4Mode::FullNat)));
+    rig.learn_all(3);
+    rig.outbox();
+    let (_, out) = rig.send(&syn(40003));
+    let b = backend_of(&out);
+    assert_eq!(&out[..6], &backend_mac(b));
+    let asks_for = |frames: &[Vec<u8>], ip: [u8; 4]| {
+        frames
+            .iter()
+            .any(|f| f[..6] == [0xff; 6] && f[12..14] == [8, 6] && f[38..42] == ip)
+    };
+    // Within the refresh interval nothing is asked.
+    rig.now += strait_fastpath::neighbour::REFRESH_NS / 2;
+    rig.send(&syn(40003));
+    assert!(!asks_for(&rig.outbox(), backend4(b)));
+    // After it, every learned neighbour is asked for, a few a burst.
+    rig.now += strait_fastpath::neighbour::REFRESH_NS;
+    let mut asked = Vec::new();
+    for _ in 0..4 {
+        rig.send(&syn(40003));
+        asked.extend(rig.outbox());
+    }
+    for i in 1..=3 {
+        assert!(asks_for(&asked, backend4(i)), "backend {i} asked for again");
+    }
+    assert!(asks_for(&asked, CLIENT4), "the client too");
+    // The backend answers from a new MAC: its flow follows.
+    let new_mac = [2, 0, 0, 0, 0x77, b];
+    let mut reply = arp_request(new_mac, backend4(b), SNAT4);
+    reply[21] = 2; // op = reply
+    rig.send(&reply);
+    let (_, out) = rig.send(&syn(40003));
+    assert_eq!(&out[..6], &new_mac);
+}
+
+#[test]
 fn flows_spread_by_weight() {
     let mut rig = Rig::new(image(1, &three(L4Mode::FullNat)));
     rig.learn_all(3);
