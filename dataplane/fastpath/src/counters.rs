@@ -111,6 +111,9 @@ counters! {
     REFUSED_NO_BACKEND = "refused_no_backend",
     /// Echo requests (pings) to the node's addresses answered.
     ICMP_ECHO_REPLIES = "icmp_echo_replies",
+    /// Packets too large for their tunnel answered with ICMP "fragmentation needed" / ICMPv6
+    /// "packet too big" to their source (those not answered count as `drop_too_big`).
+    TOO_BIG_SENT = "too_big_sent",
 }
 
 /// Number of counters.
@@ -204,6 +207,7 @@ mod tests {
         c.inc(counter::ICMP_ERRORS_FORWARDED);
         c.inc(counter::REFUSED_NO_BACKEND);
         c.inc(counter::ICMP_ECHO_REPLIES);
+        c.inc(counter::TOO_BIG_SENT);
         assert_eq!(c.dropped(), 2);
         assert_eq!(c.by_name("drop_no_backend"), Some(1));
     }

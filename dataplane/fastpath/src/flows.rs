@@ -295,8 +295,7 @@ impl Pipeline {
         match encapsulate(buf, len, parsed, &tunnel, hash, mtu) {
             Ok(n) => self.send_to_next_hop(buf, n, backend, family),
             Err(EncapError::ExceedsMtu) => {
-                self.counters.inc(counter::DROP_TOO_BIG);
-                Action::Drop
+                self.too_big(buf, len, parsed, mtu.saturating_sub(tunnel.overhead()))
             }
             Err(_) => {
                 self.counters.inc(counter::DROP_REWRITE);

@@ -1,13 +1,15 @@
 //! Answering new flows no backend takes ([`crate::NoBackend::Refuse`]): the reset or ICMP
-//! port unreachable of `strait_l4::refuse`, at a bounded rate.
+//! port unreachable of `strait_l4::refuse`; and packets too large for a tunnel: the ICMP
+//! "fragmentation needed" / "packet too big" of `strait_l4::too_big`. Both at a bounded rate.
 //!
 //! # Invariants
 //! * A worker sends at most [`BURST`] refusals at once and [`PER_SECOND`] a second after
 //!   that (a token bucket on the pipeline's clock), so a flood at a VIP without backends is
 //!   answered at a bounded rate, never amplified: each answer is no larger than its packet
 //!   or an ICMP error's quote limit.
-//! * A frame is answered (`tx` and `refused_no_backend`) or dropped (`drop_no_backend`),
-//!   never both.
+//! * A flow without a backend is answered (`tx` and `refused_no_backend`) or dropped
+//!   (`drop_no_backend`), never both; a packet too big for its tunnel is answered (`tx` and
+//!   `too_big_sent`) or dropped (`drop_too_big`), never both. Neither is ever sent on.
 
 use strait_l4::refuse;
 use strait_packet::Parsed;
@@ -77,6 +79,30 @@ impl Pipeline {
             return Action::Tx(n);
         }
         self.counters.inc(counter::DROP_NO_BACKEND);
+        Action::Drop
+    }
+
+    /// A packet too large for the tunnel to its backend: not sent on; its source is told the
+    /// path takes `mtu` bytes ("fragmentation needed" / "packet too big", within the same
+    /// rate as refusals) unless it is IPv4 that may be fragmented.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn too_big(
+        &mut self,
+        buf: &mut [u8],
+        len: usize,
+        parsed: &Parsed,
+        mtu: usize,
+    ) -> Action {
+        if self.refusals.available(self.now)
+            && let Ok(n) = strait_l4::too_big(buf, len, parsed, mtu)
+        {
+            self.refusals.take(self.now);
+            self.counters.inc(counter::TOO_BIG_SENT);
+            self.counters.inc(counter::TX);
+            return Action::Tx(n);
+        }
+        self.counters.inc(counter::DROP_TOO_BIG);
         Action::Drop
     }
 }

@@ -436,6 +436,55 @@ fn ipip_and_gue_services_encapsulate_towards_the_backend() {
     }
 }
 
+#[test]
+fn a_packet_too_big_for_the_tunnel_tells_its_source_the_mtu() {
+    for (mode, overhead) in [(L4Mode::Ipip, 20u16), (L4Mode::Gue, 28)] {
+        let mut rig = Rig::new(image(1, &three(mode)));
+        rig.learn_all(3);
+        rig.send(&syn(42001));
+        // A full-size segment of the same flow, Don't Fragment set (1500 bytes of IP).
+        let mut big = Vec::new();
+        let mut ip =
+            etherparse::Ipv4Header::new(0, 64, etherparse::IpNumber::TCP, CLIENT4, VIP4).unwrap();
+        ip.dont_fragment = true;
+        etherparse::PacketBuilder::ethernet2(CLIENT_MAC, NODE_MAC)
+            .ip(etherparse::IpHeaders::Ipv4(ip, Default::default()))
+            .tcp(42001, 80, 1, 64240)
+            .ack(1)
+            .write(&mut big, &[0; 1460])
+            .unwrap();
+        assert_eq!(big.len(), 1514);
+        let (action, out) = rig.send(&big);
+        assert!(matches!(action, Action::Tx(_)), "{mode:?}: {action:?}");
+        assert_eq!(&out[..6], &CLIENT_MAC, "{mode:?}: back to the sender");
+        let icmp = &out[34..];
+        assert_eq!(
+            (out[23], icmp[0], icmp[1]),
+            (1, 3, 4),
+            "{mode:?}: frag needed"
+        );
+        assert_eq!(
+            &icmp[6..8],
+            &(1500 - overhead).to_be_bytes(),
+            "{mode:?}: MTU"
+        );
+        assert_eq!(&out[26..30], &VIP4, "{mode:?}: from the VIP");
+        // Without Don't Fragment: dropped, not answered.
+        let mut may = big.clone();
+        may[20] &= !0x40;
+        may[24..26].copy_from_slice(&[0, 0]);
+        let sum = strait_packet::checksum::checksum(&may[14..34]);
+        may[24..26].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(rig.send(&may).0, Action::Drop);
+        let c = rig.pipeline.counters();
+        assert_eq!(
+            (c.get(counter::TOO_BIG_SENT), c.get(counter::DROP_TOO_BIG)),
+            (1, 1),
+            "{mode:?}"
+        );
+    }
+}
+
 /// Runs `frames` as bursts of `burst`, showing each burst's frames (or, with `shown`, other
 /// frames) to `Pipeline::ahead` first; returns every action and frame after.
 fn bursts(

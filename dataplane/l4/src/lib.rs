@@ -33,7 +33,7 @@ mod snat;
 pub use dsr::{dsr, set_macs};
 pub use encap::{Encap, EncapError, GUE_PORT, Tunnel, encapsulate};
 pub use nat::NatError;
-pub use refuse::{RefuseError, refuse};
+pub use refuse::{RefuseError, refuse, too_big};
 pub use select::{
     FLOW_HASH_SEED, Health, MAX_PROBES, backend, backend_target, choose_backend, flow_hash,
     flow_hash_for,

@@ -1,5 +1,7 @@
 //! Refusing a new flow that no backend can take: the answer a host gives for a closed port,
-//! so the client fails at once instead of retrying into silence.
+//! so the client fails at once instead of retrying into silence. And [`too_big`]: telling a
+//! source that its packet does not fit the path ahead (a tunnel's headers on top of it), so
+//! path-MTU discovery shrinks its packets instead of losing them.
 //!
 //! A TCP segment gets a reset (RFC 9293 §3.10.7.1, a segment to a closed port); a UDP
 //! datagram gets an ICMP port unreachable (RFC 1122 §4.1.3.1, RFC 4443 §3.1) quoting it.
@@ -8,8 +10,8 @@
 //!
 //! # Invariants
 //! * Every offset is checked before the first write; on `Err` the frame is unchanged.
-//! * A reset is never answered (no reset for a reset), and an ICMP error never quotes one
-//!   (only UDP is answered with ICMP).
+//! * A reset is never answered (no reset for a reset), and an ICMP error quotes only TCP or
+//!   UDP (never another ICMP message, so no error about an error).
 //! * The answer is a well-formed frame: a fresh IP header without options (TTL / hop limit
 //!   [`TTL`]), every checksum computed. The Ethernet header and its VLAN tag stay, with the
 //!   MACs swapped. An ICMP quote holds as much of the datagram as fits in 576 bytes (IPv4,
@@ -45,6 +47,9 @@ pub enum RefuseError {
     /// The frame's offsets do not hold the headers (or the buffer has no room for the answer).
     #[error("frame too short for the answer")]
     Truncated,
+    /// An IPv4 packet without Don't Fragment: "fragmentation needed" is not the answer.
+    #[error("the packet may be fragmented")]
+    MayFragment,
 }
 
 /// Turns the TCP segment or UDP datagram in `frame[..len]` (as `parsed`) into its refusal:
@@ -64,9 +69,7 @@ pub fn refuse(frame: &mut [u8], len: usize, parsed: &Parsed) -> Result<usize, Re
         protocol::UDP => unreachable(frame, l3, l4.ip_end, family, (dst, src))?,
         _ => return Err(RefuseError::Protocol),
     };
-    let (macs, _) = frame.split_at_mut(12);
-    let (a, b) = macs.split_at_mut(6);
-    a.swap_with_slice(b);
+    swap_macs(frame);
     Ok(n)
 }
 
@@ -180,8 +183,7 @@ fn reset(
     Ok(at + tcp::HEADER_LEN)
 }
 
-/// The ICMP port unreachable quoting the datagram `frame[l3..ip_end]`: at least its IP
-/// header and eight bytes (RFC 792), or all of it if shorter.
+/// The ICMP port unreachable quoting the datagram `frame[l3..ip_end]`.
 fn unreachable(
     frame: &mut [u8],
     l3: usize,
@@ -189,31 +191,98 @@ fn unreachable(
     family: Family,
     ends: (Addr, Addr),
 ) -> Result<usize, RefuseError> {
+    let (ty, code) = match family {
+        Family::V4 => (icmp::msg_type::DEST_UNREACHABLE, icmp::unreachable::PORT),
+        Family::V6 => (icmpv6::msg_type::DEST_UNREACHABLE, V6_PORT_UNREACHABLE),
+    };
+    icmp_error(
+        frame,
+        l3,
+        ip_end,
+        family,
+        ends,
+        [ty, code, 0, 0, 0, 0, 0, 0],
+    )
+}
+
+/// Turns the TCP or UDP packet in `frame[..len]` (as `parsed`), one too large for the path
+/// ahead, into the ICMP "fragmentation needed" (IPv4, RFC 1191) or ICMPv6 "packet too big"
+/// (RFC 8201) that tells its source the path takes `mtu` bytes (at least 68 / 1280), sent
+/// back from its destination. An IPv4 packet without Don't Fragment is refused with
+/// [`RefuseError::MayFragment`]; so is anything but TCP or UDP (never an error about an
+/// ICMP message). Returns the answer's length; on `Err` the frame is unchanged.
+pub fn too_big(
+    frame: &mut [u8],
+    len: usize,
+    parsed: &Parsed,
+    mtu: usize,
+) -> Result<usize, RefuseError> {
+    let Kind::Ip(l4) = &parsed.kind else {
+        return Err(RefuseError::Protocol);
+    };
+    if l4.flow.proto != protocol::TCP && l4.flow.proto != protocol::UDP {
+        return Err(RefuseError::Protocol);
+    }
+    let (l3, family) = (parsed.l3_offset, l4.flow.family);
+    if l4.ip_end > len || len > frame.len() || l3 < 12 {
+        return Err(RefuseError::Truncated);
+    }
+    let header = match family {
+        Family::V4 => {
+            let flags = *frame.get(l3 + 6).ok_or(RefuseError::Truncated)?;
+            if flags & 0x40 == 0 {
+                return Err(RefuseError::MayFragment);
+            }
+            let [hi, lo] = (mtu.clamp(68, 0xffff) as u16).to_be_bytes();
+            let code = icmp::unreachable::FRAG_NEEDED;
+            [icmp::msg_type::DEST_UNREACHABLE, code, 0, 0, 0, 0, hi, lo]
+        }
+        Family::V6 => {
+            let [a, b, c, d] = (mtu.clamp(1280, u32::MAX as usize) as u32).to_be_bytes();
+            [icmpv6::msg_type::PACKET_TOO_BIG, 0, 0, 0, a, b, c, d]
+        }
+    };
+    let (src, dst) = addresses(frame, l3, family).ok_or(RefuseError::Truncated)?;
+    let n = icmp_error(frame, l3, l4.ip_end, family, (dst, src), header)?;
+    swap_macs(frame);
+    Ok(n)
+}
+
+/// Swaps the Ethernet destination and source (the frame holds at least 12 bytes).
+fn swap_macs(frame: &mut [u8]) {
+    let (macs, _) = frame.split_at_mut(12);
+    let (a, b) = macs.split_at_mut(6);
+    a.swap_with_slice(b);
+}
+
+/// The ICMP error with `header` (type, code, checksum 0, the rest) quoting the packet
+/// `frame[l3..ip_end]`: at least its IP header and eight bytes (RFC 792), or all of it if
+/// shorter, and as much more as the size limits and the buffer allow.
+fn icmp_error(
+    frame: &mut [u8],
+    l3: usize,
+    ip_end: usize,
+    family: Family,
+    ends: (Addr, Addr),
+    header: [u8; icmp::HEADER_LEN],
+) -> Result<usize, RefuseError> {
     let ip_len = ip_len(family);
-    let (max, proto, msg) = match family {
-        Family::V4 => (
-            ICMP_V4_MAX,
-            protocol::ICMP,
-            [icmp::msg_type::DEST_UNREACHABLE, icmp::unreachable::PORT],
-        ),
-        Family::V6 => (
-            ICMP_V6_MAX,
-            protocol::ICMPV6,
-            [icmpv6::msg_type::DEST_UNREACHABLE, V6_PORT_UNREACHABLE],
-        ),
+    let (max, proto) = match family {
+        Family::V4 => (ICMP_V4_MAX, protocol::ICMP),
+        Family::V6 => (ICMP_V6_MAX, protocol::ICMPV6),
     };
     let head = ip_len + icmp::HEADER_LEN;
     let room = frame.len().saturating_sub(l3 + head);
-    let datagram = ip_end - l3;
-    if room < datagram.min(ip_len + 8) {
+    let packet = ip_end - l3;
+    if room < packet.min(ip_len + 8) {
         return Err(RefuseError::Truncated);
     }
-    let quote = datagram.min(max - head).min(room);
+    let quote = packet.min(max - head).min(room);
     frame.copy_within(l3..l3 + quote, l3 + head);
     let icmp_len = icmp::HEADER_LEN + quote;
     ip_header(frame, l3, family, proto, icmp_len, ends);
     let m = &mut frame[l3 + ip_len..l3 + ip_len + icmp_len];
-    m[..8].copy_from_slice(&[msg[0], msg[1], 0, 0, 0, 0, 0, 0]);
+    m[..8].copy_from_slice(&header);
     let sum = match family {
         Family::V4 => checksum::checksum(m),
         Family::V6 => {

@@ -252,3 +252,59 @@ proptest! {
         }
     }
 }
+
+/// `f` with the IPv4 Don't Fragment bit set to `df` (header checksum fixed).
+fn with_df(mut f: Vec<u8>, df: bool) -> Vec<u8> {
+    if df {
+        f[20] |= 0x40;
+    } else {
+        f[20] &= !0x40;
+    }
+    f[24..26].copy_from_slice(&[0, 0]);
+    let sum = checksum::checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&sum.to_be_bytes());
+    f
+}
+
+#[test]
+fn a_packet_too_big_is_answered_with_the_paths_mtu() {
+    use strait_l4::too_big;
+    for v6 in [false, true] {
+        let f = tcp(v6, 0x10, 1, 2, &[9; 1400]);
+        let f = if v6 { f } else { with_df(f, true) };
+        let p = parsed(&f);
+        let mut buf = f.clone();
+        // A tunnel on a 1280-byte IPv6 path leaves less than IPv6's minimum.
+        let mtu = if v6 { 1240 } else { 1372 };
+        let n = too_big(&mut buf, f.len(), &p, mtu).expect("answered");
+        buf.truncate(n);
+        let (ip_len, proto) = if v6 { (40, 58) } else { (20, 1) };
+        let max = if v6 { 1280 } else { 576 };
+        check_ip(&buf, v6, proto, max - ip_len);
+        assert!(transport_sums(&buf, v6, proto), "ICMP checksum");
+        let m = &buf[14 + ip_len..];
+        if v6 {
+            assert_eq!((m[0], m[1]), (2, 0), "packet too big");
+            assert_eq!(&m[4..8], &1280u32.to_be_bytes(), "never below 1280");
+        } else {
+            assert_eq!((m[0], m[1]), (3, 4), "fragmentation needed");
+            assert_eq!(&m[4..8], &[0, 0, 0x05, 0x5c], "next-hop MTU 1372");
+        }
+        assert_eq!(
+            &m[8..],
+            &f[14..14 + max - ip_len - 8],
+            "the packet is quoted"
+        );
+        let q = quote(&buf, &parsed(&buf)).expect("a quote the error path reads");
+        assert_eq!(Some(&q.key), p.flow());
+    }
+}
+
+#[test]
+fn ipv4_that_may_be_fragmented_is_not_told_to_shrink() {
+    let f = with_df(udp(false, &[1; 1400]), false);
+    let mut buf = f.clone();
+    let r = strait_l4::too_big(&mut buf, f.len(), &parsed(&f), 1400);
+    assert_eq!(r, Err(RefuseError::MayFragment));
+    assert_eq!(buf, f);
+}
