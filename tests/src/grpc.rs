@@ -25,6 +25,23 @@ use echo::{
 /// How long `Say("sleep")` takes.
 pub const SLEEP: Duration = Duration::from_secs(3);
 
+/// A gRPC unary request as HTTP/1.1 bytes (as a client without HTTP/2 sends one):
+/// `Say(text)` with `x-target: target`.
+pub fn h1_say(text: &str, target: &str) -> Vec<u8> {
+    let msg = prost::Message::encode_to_vec(&Msg { text: text.into() });
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(msg.len()).expect("small").to_be_bytes());
+    frame.extend_from_slice(&msg);
+    let mut req = format!(
+        "POST /echo.Echo/Say HTTP/1.1\r\nHost: grpc.example\r\nContent-Type: application/grpc\r\n\
+         TE: trailers\r\nx-target: {target}\r\nContent-Length: {}\r\n\r\n",
+        frame.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&frame);
+    req
+}
+
 /// A running server; see the module documentation.
 #[derive(Debug)]
 pub struct GrpcServer {

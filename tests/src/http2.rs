@@ -5,7 +5,10 @@
 use std::{io, net::SocketAddr, sync::Arc};
 
 use bytes::Bytes;
-use h2::client::SendRequest;
+use h2::{
+    SendStream,
+    client::{ResponseFuture, SendRequest},
+};
 use http::{HeaderMap, Method, Request};
 use rustls::{ClientConfig, pki_types::ServerName};
 use tokio::{
@@ -137,6 +140,26 @@ impl H2Client {
         }
         out.trailers = recv.trailers().await?;
         Ok(out)
+    }
+
+    /// Opens a stream: `method` `path` at `authority`, its body started with `chunk` and left
+    /// open. The caller goes on with the stream (or resets it) and awaits the response.
+    pub async fn open(
+        &self,
+        method: Method,
+        authority: &str,
+        path: &str,
+        chunk: &[u8],
+    ) -> Result<(ResponseFuture, SendStream<Bytes>), h2::Error> {
+        let req = Request::builder()
+            .method(method)
+            .uri(format!("http://{authority}{path}"))
+            .body(())
+            .expect("a valid request");
+        let mut send = self.send.clone().ready().await?;
+        let (response, mut body) = send.send_request(req, false)?;
+        body.send_data(Bytes::copy_from_slice(chunk), false)?;
+        Ok((response, body))
     }
 
     /// A GET of `path` at `authority`.

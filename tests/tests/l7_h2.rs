@@ -36,6 +36,7 @@ use strait_e2e::{
     grpc::{
         GrpcServer,
         echo::{Msg, echo_client::EchoClient},
+        h1_say,
     },
     http2::H2Client,
     l7::{L7Node, free_port},
@@ -523,22 +524,6 @@ fn grpc_proxy_errors_are_grpc_statuses() {
     });
 }
 
-/// A gRPC unary request as HTTP/1.1 bytes: `Say(text)` with `x-target: target`.
-fn h1_grpc_say(text: &str, target: &str) -> Vec<u8> {
-    let msg = prost::Message::encode_to_vec(&Msg { text: text.into() });
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&u32::try_from(msg.len()).expect("small").to_be_bytes());
-    frame.extend_from_slice(&msg);
-    let mut req = format!(
-        "POST /echo.Echo/Say HTTP/1.1\r\nHost: grpc.example\r\nContent-Type: application/grpc\r\n\
-         TE: trailers\r\nx-target: {target}\r\nContent-Length: {}\r\n\r\n",
-        frame.len()
-    )
-    .into_bytes();
-    req.extend_from_slice(&frame);
-    req
-}
-
 /// Reads one response whose end is a chunked body's trailer section or a whole
 /// `content-length: 0` head.
 fn read_raw_response(s: &mut std::net::TcpStream) -> String {
@@ -572,7 +557,7 @@ fn http1_clients_reach_an_http2_cluster_with_trailers() {
         .expect("timeout");
 
     // Data, then grpc-status in the last chunk's trailer section.
-    s.write_all(&h1_grpc_say("hi", "live")).expect("send");
+    s.write_all(&h1_say("hi", "live")).expect("send");
     let r = read_raw_response(&mut s);
     let lower = r.to_ascii_lowercase();
     assert!(lower.starts_with("http/1.1 200 ok\r\n"), "{r}");
@@ -582,7 +567,7 @@ fn http1_clients_reach_an_http2_cluster_with_trailers() {
     assert!(lower.contains("\r\n0\r\ngrpc-status: 0\r\n"), "{r}");
 
     // On the same connection: a trailers-only error becomes a head with a zero length.
-    s.write_all(&h1_grpc_say("missing", "live")).expect("send");
+    s.write_all(&h1_say("missing", "live")).expect("send");
     let r = read_raw_response(&mut s).to_ascii_lowercase();
     assert!(r.starts_with("http/1.1 200 ok\r\n"), "{r}");
     assert!(r.contains("\r\ngrpc-status: 5\r\n"), "{r}");
@@ -593,7 +578,7 @@ fn http1_clients_reach_an_http2_cluster_with_trailers() {
 
     // A dead HTTP/2 endpoint is a 502 to an HTTP/1.1 client.
     let mut c = n.client();
-    c.send(&h1_grpc_say("hi", "dead")).expect("send");
+    c.send(&h1_say("hi", "dead")).expect("send");
     let r = c.response().expect("a response");
     assert_eq!(r.status, 502, "{}", r.text());
 }

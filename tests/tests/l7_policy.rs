@@ -14,19 +14,36 @@
 //!   different ones spread over all three; an unhealthy endpoint moves only its own keys, and
 //!   removing one from the config moves (almost) only its keys.
 //! * **Access log**: one JSON line per request with its fields, into a file; nothing when off.
+//! * **HTTP/2 and gRPC**: h2c streams (forwarded, answered locally, reset by the client) and
+//!   gRPC calls (forwarded, answered with a gRPC status, and one from an HTTP/1.1 client) are
+//!   counted and logged once each, as HTTP/1.1 requests are.
 
 use std::{
     collections::{HashMap, HashSet},
     io::{Read, Write},
     net::{SocketAddr, TcpStream},
+    path::Path,
     sync::atomic::Ordering,
     thread,
     time::Duration,
 };
 
+use http::Method;
 use serde_json::Value;
-use strait_e2e::{http::Response, l7::L7Node, upstream::Fault, wait_until};
+use strait_e2e::{
+    grpc::{
+        GrpcServer,
+        echo::{Msg, echo_client::EchoClient},
+        h1_say,
+    },
+    http::Response,
+    http2::H2Client,
+    l7::L7Node,
+    upstream::Fault,
+    wait_until,
+};
 use strait_shm::{StatsRegion, l7stats};
+use tonic::Code;
 
 /// The sum over every worker of L7 counter `name` (a [`l7stats::NAMES`] entry), read from the
 /// data plane's stats region through `/proc/PID/fd`.
@@ -449,6 +466,18 @@ clusters:
     )
 }
 
+/// The access log at `path` once it has at least `count` lines (workers flush every tick).
+fn log_lines(path: &Path, count: usize) -> Vec<Value> {
+    wait_until(Duration::from_secs(5), "access log lines", || {
+        let text = std::fs::read_to_string(path).ok()?;
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        (lines.len() >= count).then_some(lines)
+    })
+}
+
 #[test]
 fn the_access_log_has_a_line_per_request_and_nothing_when_off() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -460,14 +489,7 @@ fn the_access_log_has_a_line_per_request_and_nothing_when_off() {
     assert_eq!(ok.status, 200);
     let none = get(&n, "nowhere.example", "/missing", "");
     assert_eq!(none.status, 404);
-    let lines: Vec<Value> = wait_until(Duration::from_secs(5), "two access log lines", || {
-        let text = std::fs::read_to_string(&path).ok()?;
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect();
-        (lines.len() >= 2).then_some(lines)
-    });
+    let lines = log_lines(&path, 2);
     assert_eq!(lines.len(), 2, "{lines:?}");
     // Two connections may be served by two workers, each flushing on its own tick.
     let by_status = |s: u64| lines.iter().find(|l| l["status"] == s).expect("a line");
@@ -537,4 +559,220 @@ fn the_access_log_has_a_line_per_request_and_nothing_when_off() {
     assert!(!log.contains("/quiet"), "an access line while off:\n{log}");
     let seen: HashSet<&str> = log.lines().filter(|l| l.contains("duration_us")).collect();
     assert!(seen.is_empty(), "{seen:?}");
+}
+
+/// `log.example` to alpha (HTTP/1.1); `x-target: live` to the tonic server (HTTP/2); nothing
+/// else has a route.
+fn h2_log_config(n: &L7Node, echo: SocketAddr) -> String {
+    format!(
+        r#"
+listeners:
+  - {{ name: web, address: 127.0.0.1, port: {port}, protocol: HTTP }}
+httpRoutes:
+  - name: logged
+    parentRefs: [web]
+    hostnames: [log.example]
+    rules:
+      - backendRefs: [{{ name: alpha }}]
+  - name: grpc
+    parentRefs: [web]
+    rules:
+      - matches: [{{ headers: [{{ name: x-target, value: live, type: Exact }}] }}]
+        backendRefs: [{{ name: echo }}]
+clusters:
+  - {{ name: alpha, endpoints: [{{ address: "{a}" }}] }}
+  - {{ name: echo, protocol: HTTP2, endpoints: [{{ address: "{echo}" }}] }}
+"#,
+        port = n.port,
+        a = n.upstream(0),
+    )
+}
+
+fn say(text: &str, target: &str) -> tonic::Request<Msg> {
+    let mut req = tonic::Request::new(Msg { text: text.into() });
+    req.metadata_mut()
+        .insert("x-target", target.parse().expect("metadata"));
+    req
+}
+
+/// Panics saying what failed, with the data plane's log.
+fn fail_with_log<T>(n: &L7Node, what: &str, e: &dyn std::fmt::Display) -> T {
+    panic!("{what}: {e}\n{}", n.dataplane_log())
+}
+
+/// The one line of `lines` that `f` picks (`what` names it).
+fn only<'a>(lines: &'a [Value], what: &str, f: impl Fn(&Value) -> bool) -> &'a Value {
+    let mut found = lines.iter().filter(|l| f(l));
+    let line = found
+        .next()
+        .unwrap_or_else(|| panic!("no line {what}: {lines:#?}"));
+    assert!(found.next().is_none(), "two lines {what}: {lines:#?}");
+    line
+}
+
+/// Sends, over h2c and gRPC: three GETs and an echoed POST forwarded to alpha, one stream with
+/// no route, one reset by the client while its body goes up, a gRPC call forwarded and one
+/// answered by the proxy; returns once all have their answers (or were reset).
+async fn h2_and_grpc_requests(n: &L7Node) {
+    let client = H2Client::plain(n.addr())
+        .await
+        .unwrap_or_else(|e| fail_with_log(n, "h2c", &e));
+    for i in 0..3 {
+        let path = format!("/h2/{i}?x=1");
+        let r = client.get("log.example:8080", &path).await;
+        let r = r.unwrap_or_else(|e| fail_with_log(n, "GET", &e));
+        assert_eq!((r.status, r.text().as_str()), (200, "alpha"));
+    }
+    let chunks: [&[u8]; 2] = [b"hello ", b"h2"];
+    let r = client
+        .request(Method::POST, "log.example", "/echo", &[], &chunks)
+        .await;
+    assert_eq!(
+        r.unwrap_or_else(|e| fail_with_log(n, "POST", &e)).text(),
+        "hello h2"
+    );
+    let r = client.get("nowhere.example", "/missing").await;
+    assert_eq!(
+        r.unwrap_or_else(|e| fail_with_log(n, "GET /missing", &e))
+            .status,
+        404
+    );
+
+    // Reset once the upstream has the request and waits for the rest of its body.
+    let alpha = &n.upstreams[0];
+    let before = alpha.requests();
+    let (response, mut body) = client
+        .open(Method::POST, "log.example", "/count", b"partial")
+        .await
+        .unwrap_or_else(|e| fail_with_log(n, "POST /count", &e));
+    wait_until(
+        Duration::from_secs(5),
+        "the upstream has the request",
+        || (alpha.requests() > before).then_some(()),
+    );
+    body.send_reset(h2::Reason::CANCEL);
+    assert!(response.await.is_err(), "a reset stream has no response");
+
+    let mut grpc = EchoClient::connect(format!("http://{}", n.addr()))
+        .await
+        .unwrap_or_else(|e| fail_with_log(n, "gRPC channel", &e));
+    let reply = grpc.say(say("hi", "live")).await;
+    let reply = reply.unwrap_or_else(|s| fail_with_log(n, "Say", &s));
+    assert_eq!(reply.into_inner().text, "echo: hi");
+    let status = grpc.say(say("hi", "nowhere")).await.expect_err("no route");
+    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+}
+
+#[test]
+fn h2_streams_and_grpc_calls_are_counted_and_logged_like_http1_requests() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("access.log");
+    let server = GrpcServer::start();
+    let mut n = L7Node::start_with(&["--access-log", path.to_str().expect("utf-8 path")]);
+    n.apply(&h2_log_config(&n, server.addr));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), h2_and_grpc_requests(&n)).await
+    })
+    .unwrap_or_else(|_| panic!("the requests stalled\n{}", n.dataplane_log()));
+    // And an HTTP/1.1 client's gRPC call, which goes to the HTTP/2 cluster as a stream.
+    let mut c = n.client();
+    c.send(&h1_say("hi", "live"))
+        .expect("sending Say as HTTP/1.1");
+    let r = c.response();
+    let r = r.unwrap_or_else(|e| fail_with_log(&n, "Say as HTTP/1.1", &e));
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Nine requests, nine lines: none missing, none twice.
+    let lines = log_lines(&path, 9);
+    assert_eq!(lines.len(), 9, "{lines:#?}");
+    let find = |what: &str, f: &dyn Fn(&Value) -> bool| only(&lines, what, f);
+    let alpha = n.upstream(0);
+    for i in 0..3 {
+        let path = format!("/h2/{i}?x=1");
+        let l = find(&path, &|l| l["path"] == path.as_str());
+        assert_eq!(l["method"], "GET", "{l}");
+        assert_eq!(l["authority"], "log.example", "{l}");
+        assert_eq!(l["version"], "HTTP/2.0", "{l}");
+        assert_eq!(l["status"], 200, "{l}");
+        assert_eq!(l["upstream"], alpha.as_str(), "{l}");
+        assert_eq!(
+            (&l["route"], &l["cluster"]),
+            (&"logged".into(), &"alpha".into())
+        );
+        assert_eq!(
+            (&l["retries"], &l["local"]),
+            (&0.into(), &Value::Null),
+            "{l}"
+        );
+        assert_eq!(l["bytes_in"], 0, "a GET has no body: {l}");
+        assert_eq!(l["bytes_out"], 5, "the body `alpha`: {l}");
+        assert!(l["duration_us"].as_u64().unwrap() > 0, "{l}");
+        assert!(
+            l["client"].as_str().unwrap().starts_with("127.0.0.1:"),
+            "{l}"
+        );
+    }
+    let echo = find("/echo", &|l| l["path"] == "/echo");
+    assert_eq!(
+        (&echo["method"], &echo["status"]),
+        (&"POST".into(), &200.into())
+    );
+    assert_eq!(
+        (&echo["bytes_in"], &echo["bytes_out"]),
+        (&8.into(), &8.into())
+    );
+    let missing = find("/missing", &|l| l["path"] == "/missing");
+    assert_eq!(missing["status"], 404, "{missing}");
+    assert_eq!(missing["local"], "no route", "{missing}");
+    assert_eq!(missing["authority"], "nowhere.example", "{missing}");
+    assert_eq!(
+        (&missing["upstream"], &missing["route"]),
+        (&Value::Null, &Value::Null)
+    );
+    let reset = find("/count", &|l| l["path"] == "/count");
+    assert_eq!(reset["status"], 0, "no response went out: {reset}");
+    assert_eq!(reset["upstream"], alpha.as_str(), "{reset}");
+    assert_eq!(reset["local"], Value::Null, "{reset}");
+    let say_path = "/echo.Echo/Say";
+    for version in ["HTTP/2.0", "HTTP/1.1"] {
+        let said = find(version, &|l| {
+            l["path"] == say_path && l["local"].is_null() && l["version"] == version
+        });
+        assert_eq!(
+            (&said["method"], &said["status"]),
+            (&"POST".into(), &200.into())
+        );
+        assert_eq!(said["upstream"], server.addr.to_string().as_str(), "{said}");
+        assert_eq!(
+            (&said["route"], &said["cluster"]),
+            (&"grpc".into(), &"echo".into())
+        );
+        assert!(said["bytes_in"].as_u64().unwrap() > 5, "{said}");
+        assert!(said["bytes_out"].as_u64().unwrap() > 5, "{said}");
+    }
+    let refused = find("gRPC answered", &|l| {
+        l["path"] == say_path && !l["local"].is_null()
+    });
+    assert_eq!(refused["local"], "no route", "{refused}");
+    assert_eq!(
+        refused["status"], 200,
+        "a trailers-only gRPC status: {refused}"
+    );
+
+    // The counters say the same: 200s (gRPC statuses included), one 404, the reset stream in
+    // no class, and two local answers.
+    assert_eq!(wait_counter(&n, "l7_requests", 9), 9);
+    assert_eq!(wait_counter(&n, "l7_responses_2xx", 7), 7);
+    assert_eq!(wait_counter(&n, "l7_responses_4xx", 1), 1);
+    assert_eq!(wait_counter(&n, "l7_local_answers", 2), 2);
+    assert_eq!(l7_counter(&n, "l7_responses_5xx"), 0);
+    for (counter, field) in [("l7_bytes_in", "bytes_in"), ("l7_bytes_out", "bytes_out")] {
+        let sum: u64 = lines.iter().map(|l| l[field].as_u64().unwrap()).sum();
+        assert_eq!(wait_counter(&n, counter, sum), sum, "{counter}");
+    }
 }

@@ -1,9 +1,10 @@
 //! The access log: one JSON object per line per request, formatted on the worker into its own
 //! buffer and written out once per loop tick (or when the buffer passes [`FLUSH_BYTES`]).
 //!
-//! Order: a connection fills an [`Entry`] while it serves a request; when the request is done
-//! it calls [`AccessLog::write`] with a [`Line`] (the entry plus what routing knew); the worker
-//! loop calls [`AccessLog::flush`] every tick.
+//! Order: a connection (an HTTP/1.1 request) or a stream (HTTP/2) fills an [`Entry`] while it
+//! serves the request; when the request is done `crate::account::record` counts it and calls
+//! [`AccessLog::write`] with a [`Line`] (the entry plus what routing knew); the worker loop
+//! calls [`AccessLog::flush`] every tick.
 //!
 //! Invariants: nothing is formatted when the log is off; the request path never locks nor
 //! makes a system call for the log (the flush does, from the worker loop, between requests);
@@ -17,11 +18,15 @@
 //!
 //! Fields, in order: `time` (UTC, RFC 3339 with microseconds, when the response ended),
 //! `worker`, `client` (address:port), `method`, `authority` (host as received, without port),
-//! `path` (target as received, query included), `version`, `status` (0: no response was sent),
-//! `bytes_in` (request head and body), `bytes_out` (response head and body), `upstream`
-//! (address of the last try, or null), `route` and `cluster` (names, or null), `duration_us`
-//! (from the whole request head to the end of the response), `retries`, and `local` (null for a
-//! response from an upstream, else why the proxy answered itself).
+//! `path` (target as received, query included; `:path` for HTTP/2), `version` (`HTTP/1.0`,
+//! `HTTP/1.1`, `HTTP/2.0`), `status` (0: no response was sent, as when the client left or
+//! reset its stream first; a gRPC error the proxy answers itself is a trailers-only 200),
+//! `bytes_in` (request head and body), `bytes_out` (response head and body; an HTTP/2
+//! stream counts its bodies' DATA bytes only, both ways: its heads are compressed per
+//! connection), `upstream` (address of the last try, or null), `route` and `cluster` (names,
+//! or null), `duration_us` (from the whole request head to the end of the response),
+//! `retries`, and `local` (null for a response from an upstream, else why the proxy answered
+//! itself).
 
 use std::{
     cell::{Cell, RefCell},
@@ -37,6 +42,8 @@ use crate::options::AccessLog as Target;
 
 /// Buffered bytes that make a request flush at once instead of waiting for the tick.
 const FLUSH_BYTES: usize = 64 * 1024;
+/// Most bytes of a local answer's body kept as its reason.
+const MAX_REASON: usize = 128;
 
 /// What a connection learns about one request while serving it.
 #[derive(Debug, Default)]
@@ -65,6 +72,21 @@ impl Entry {
             reason,
             ..Entry::default()
         };
+    }
+
+    /// Notes a local answer of `status`, `sent` bytes long, with `body` (or a redirect): its
+    /// reason is the body's start, else what kind of answer it was.
+    pub(crate) fn answered_locally(&mut self, status: u16, sent: u64, body: &[u8], redirect: bool) {
+        self.status = status;
+        self.bytes_out = sent;
+        self.local = true;
+        self.reason.clear();
+        let why: &[u8] = match (body, redirect) {
+            (_, true) => b"redirect",
+            (b"", false) => b"direct response",
+            (body, false) => &body[..body.len().min(MAX_REASON)],
+        };
+        self.reason.extend_from_slice(why);
     }
 }
 

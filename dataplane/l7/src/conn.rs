@@ -26,9 +26,8 @@ use std::{
 use crate::stream::Stream;
 use strait_http1::{BodyDecoder, BodyFraming, Method, Parsed, RequestHead, RequestParser};
 
-use strait_shm::l7stats::counter;
-
-use crate::access::{Entry, Line};
+use crate::access::Entry;
+use crate::account::{Asked, record};
 use crate::body::check_buffered;
 use crate::generation::Generation;
 use crate::io::{Inbound, close_gracefully, write_all};
@@ -40,8 +39,6 @@ use crate::worker::Shared;
 /// Room for one read while waiting for a head: small, because an idle connection's read
 /// buffer belongs to the kernel until something arrives.
 const HEAD_CHUNK: usize = 4096;
-/// Most bytes of a local answer's body kept as its reason in the access log.
-const MAX_REASON: usize = 128;
 
 /// What the connection does after a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,51 +127,18 @@ impl Client<'_> {
         generation: Option<&Generation>,
         started: Instant,
     ) {
-        let metrics = &self.shared.metrics;
-        let e = &mut self.entry;
-        e.bytes_in = e.bytes_in.max(e.head_bytes);
-        let duration_us = started.elapsed().as_micros() as u64;
-        metrics.inc(counter::REQUESTS);
-        metrics.response(e.status);
-        if e.local {
-            metrics.inc(counter::LOCAL);
-        }
-        metrics.add(counter::BYTES_IN, e.bytes_in);
-        metrics.add(counter::BYTES_OUT, e.bytes_out);
-        metrics.latency(duration_us);
-        let log = &self.shared.log;
-        if !log.on() {
-            return;
-        }
-        let name = |r: Option<strait_table::StrRef>| generation.zip(r).map(|(g, r)| g.image.str(r));
-        let image = generation.map(|g| &*g.image);
-        let route = e.route.and_then(|i| image?.routes().get(i)).map(|r| r.name);
-        let cluster = e
-            .cluster
-            .and_then(|i| image?.clusters().get(i as usize))
-            .map(|c| c.name);
-        let (method, authority, path, version) = match head {
-            Some((h, buf)) => (
-                h.method_name.get(buf),
-                crate::route::Request::new(h, buf, self.peer)
-                    .host
-                    .unwrap_or_default(),
-                h.target.get(buf),
-                h.version.as_bytes(),
-            ),
-            None => (&b""[..], &b""[..], &b""[..], &b""[..]),
+        let peer = self.peer;
+        let asked = || match head {
+            Some((h, buf)) => Asked {
+                method: h.method_name.get(buf),
+                authority: Request::new(h, buf, peer).host.unwrap_or_default(),
+                path: h.target.get(buf),
+                version: std::str::from_utf8(h.version.as_bytes()).unwrap_or_default(),
+            },
+            None => Asked::default(),
         };
-        log.write(&Line {
-            client: self.remote,
-            method,
-            authority,
-            path,
-            version: std::str::from_utf8(version).unwrap_or_default(),
-            route: name(route),
-            cluster: name(cluster),
-            duration_us,
-            entry: e,
-        });
+        let (shared, remote) = (self.shared, self.remote);
+        record(shared, generation, remote, &mut self.entry, started, asked);
     }
 
     async fn route(
@@ -345,17 +309,10 @@ impl Client<'_> {
     async fn local(&mut self, local: &Local<'_>) -> Next {
         self.out.clear();
         local.write(&mut self.out);
-        let e = &mut self.entry;
-        e.status = local.status;
-        e.bytes_out = self.out.len() as u64;
-        e.local = true;
-        e.reason.clear();
-        let why: &[u8] = match (local.body, local.location) {
-            (_, Some(_)) => b"redirect",
-            (b"", None) => b"direct response",
-            (body, None) => &body[..body.len().min(MAX_REASON)],
-        };
-        e.reason.extend_from_slice(why);
+        let sent = self.out.len() as u64;
+        let redirect = local.location.is_some();
+        self.entry
+            .answered_locally(local.status, sent, local.body, redirect);
         if write_all(self.stream, &mut self.out).await.is_err() {
             return Next::Drop;
         }

@@ -22,11 +22,13 @@
 //!
 //! No route: 404. No usable endpoint: 503 with a body saying why. Connect failure or bad
 //! response: 502; no response in time: 504. Failed tries are retried by the route's policy and
-//! the cluster's retry budget (`retry`). Each worker counts requests, responses and latency
-//! into its stats record (`metrics`) and may write an access log line per request (`access`).
+//! the cluster's retry budget (`retry`). Each worker counts requests (HTTP/2 streams
+//! included), responses and latency into its stats record (`metrics`) and may write an access
+//! log line per request (`access`), both when the request ends (`account`).
 #![forbid(unsafe_code)]
 
 mod access;
+mod account;
 mod body;
 mod conn;
 mod download;

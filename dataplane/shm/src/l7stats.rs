@@ -43,9 +43,9 @@ pub mod counter {
     pub const RETRY_BUDGET_EXHAUSTED: usize = 9;
     /// Tries that ended without a response in time (per-try or request timeout).
     pub const TIMEOUTS: usize = 10;
-    /// Bytes received from clients (heads and bodies as forwarded).
+    /// Bytes received from clients (heads and bodies as forwarded; HTTP/2 streams: bodies).
     pub const BYTES_IN: usize = 11;
-    /// Bytes sent to clients.
+    /// Bytes sent to clients (HTTP/2 streams: bodies).
     pub const BYTES_OUT: usize = 12;
     /// Client connections accepted.
     pub const CONNECTIONS: usize = 13;

@@ -85,3 +85,17 @@ fn an_off_log_formats_nothing() {
     });
     assert!(log.buf.borrow().is_empty());
 }
+
+#[test]
+fn a_local_answer_keeps_the_start_of_its_body_as_reason() {
+    let mut e = Entry::default();
+    e.answered_locally(404, 120, b"no route\n", false);
+    assert_eq!((e.status, e.bytes_out, e.local), (404, 120, true));
+    assert_eq!(e.reason, b"no route\n");
+    e.answered_locally(200, 0, &[b'x'; 300], false);
+    assert_eq!(e.reason.len(), MAX_REASON, "the reason is bounded");
+    e.answered_locally(200, 0, b"", false);
+    assert_eq!(e.reason, b"direct response");
+    e.answered_locally(308, 0, b"", true);
+    assert_eq!((e.status, &e.reason[..]), (308, &b"redirect"[..]));
+}

@@ -5,13 +5,16 @@
 //! Invariants (as for HTTP/1.1, `crate::forward`): no endpoint is 503, a connect that fails
 //! after the route's retries is 502, no response head in time is 504 (gRPC: UNAVAILABLE,
 //! UNAVAILABLE, DEADLINE_EXCEEDED); a request counts as in flight on its endpoint for the
-//! whole exchange; once a response has started, a failure resets the stream instead.
+//! whole exchange; once a response has started, a failure resets the stream instead; connect
+//! failures, retries and timeouts are counted, and the stream's record notes its route,
+//! cluster, endpoint and retries.
 
 use std::net::SocketAddr;
 
 use h2::{Reason, RecvStream};
 use http::request::Parts;
 use strait_http1::BodyFraming;
+use strait_shm::l7stats::counter;
 use strait_table::{ModDirection, UpstreamProtocol, retry_on};
 use tracing::debug;
 
@@ -52,11 +55,12 @@ pub(super) async fn forward(
     shared: &Shared,
     origin: Origin,
     t: Target<'_>,
-    parts: Parts,
+    parts: &Parts,
     mut body: RecvStream,
     answer: &mut Answer<'_>,
 ) {
     let image = &*t.generation.image;
+    answer.record.routed(t.route, t.cluster);
     let (Some(route), Some(record)) = (
         image.routes().get(t.route),
         image.clusters().get(t.cluster as usize),
@@ -79,7 +83,7 @@ pub(super) async fn forward(
         Err(why) => return answer.fail(503, &why.describe(name)),
     };
     let h2_req = if h2 {
-        match head::h2_request(&parts, &request_mods) {
+        match head::h2_request(parts, &request_mods) {
             Ok(req) => Some(req),
             Err(_) => return answer.fail(500, "the request cannot be forwarded"),
         }
@@ -116,12 +120,14 @@ pub(super) async fn forward(
         0
     };
     let state = t.generation.cluster_state(t.cluster);
+    let metrics = &shared.metrics;
     let (mut failures, mut fresh) = (0, false);
     loop {
         let result = if let Some(req) = &h2_req {
             match to_h2::client(shared, chosen.addr, &security, connect_timeout, fresh).await {
                 Ok(client) => {
                     let _in_flight = InFlight::begin(state, chosen.pos);
+                    answer.record.tried(chosen.addr);
                     let x = to_h2::Exchange {
                         req: req.clone(),
                         response_mods: &response_mods,
@@ -129,12 +135,13 @@ pub(super) async fn forward(
                     };
                     Some(x.run(client, &mut body, answer).await)
                 }
-                Err(e) => connect_failed(chosen.addr, name, &e),
+                Err(e) => connect_failed(shared, chosen.addr, name, &e),
             }
         } else {
             match upstream::connect(shared, chosen.addr, &security, connect_timeout, fresh).await {
                 Ok(up) => {
                     let _in_flight = InFlight::begin(state, chosen.pos);
+                    answer.record.tried(chosen.addr);
                     let x = to_h1::Exchange {
                         shared,
                         head: &h1_head,
@@ -142,17 +149,23 @@ pub(super) async fn forward(
                         chunked: framing == BodyFraming::Chunked,
                         response_mods: &response_mods,
                         response_timeout,
+                        record: answer.record,
                     };
                     Some(x.run(up, &mut body, answer.respond).await)
                 }
-                Err(e) => connect_failed(chosen.addr, name, &e),
+                Err(e) => connect_failed(shared, chosen.addr, name, &e),
             }
         };
         match result {
             Some(Ok(())) => return,
             Some(Err(Failed::Stale)) if !fresh => fresh = true,
             Some(Err(Failed::Stale)) => return answer.fail(502, "upstream connection failed"),
-            Some(Err(Failed::Answer(status, reason))) => return answer.fail(status, reason),
+            Some(Err(Failed::Answer(status, reason))) => {
+                if status == 504 {
+                    metrics.inc(counter::TIMEOUTS);
+                }
+                return answer.fail(status, reason);
+            }
             Some(Err(Failed::Reset)) => return answer.respond.send_reset(Reason::INTERNAL_ERROR),
             None => {
                 failures += 1;
@@ -160,6 +173,8 @@ pub(super) async fn forward(
                     let message = format!("cannot connect to an endpoint of cluster {name}");
                     return answer.fail(502, &message);
                 }
+                metrics.inc(counter::RETRIES);
+                answer.record.retried();
                 match choose() {
                     Ok(next) => chosen = next,
                     Err(why) => return answer.fail(503, &why.describe(name)),
@@ -169,7 +184,13 @@ pub(super) async fn forward(
     }
 }
 
-fn connect_failed<T>(addr: SocketAddr, cluster: &str, e: &std::io::Error) -> Option<T> {
+fn connect_failed<T>(
+    shared: &Shared,
+    addr: SocketAddr,
+    cluster: &str,
+    e: &std::io::Error,
+) -> Option<T> {
+    shared.metrics.inc(counter::CONNECT_FAILURES);
     debug!(cluster, endpoint = %addr, error = %e, "connect failed");
     None
 }

@@ -8,7 +8,9 @@
 //! goes upstream; upload and download run at once; a DATA frame's window is released only once
 //! its bytes were written to the client; the client connection is kept only when both bodies
 //! were complete and the response did not end with the connection; once a response byte was
-//! written, a failure drops the connection instead of answering.
+//! written, a failure drops the connection instead of answering. The request's entry gets
+//! the endpoint, the response's status, and the bytes both ways (the body as decoded going
+//! up, everything written coming down), as `crate::forward` gives it for HTTP/1.1.
 
 use std::{cell::Cell, pin::pin, time::Duration};
 
@@ -20,11 +22,13 @@ use strait_http1::{
     BodyDecoder, BodyFraming, Method, RequestHead, Version,
     chunk_encode::{write_chunk, write_last_chunk},
 };
+use strait_shm::l7stats::counter;
 use strait_table::{Cluster, ModDirection, Route, retry_on};
 use tracing::debug;
 
 use super::forward::Failed;
 use super::head::{self, H1Framing};
+use super::record::add;
 use super::relay::{H1BodyError, h1_body_to_h2};
 use super::to_h2;
 use crate::conn::{Client, Next};
@@ -33,6 +37,7 @@ use crate::headers::Mods;
 use crate::io::millis;
 use crate::io::{Inbound, within, write_all};
 use crate::lb::InFlight;
+use crate::proxy::Tally;
 use crate::route::{Request as Routed, choose_endpoint};
 use crate::stream::Stream;
 use crate::upstream::Security;
@@ -100,18 +105,22 @@ pub(crate) async fn forward(
         0
     };
     let state = generation.cluster_state(cluster);
+    let metrics = &shared.metrics;
     let (mut failures, mut fresh) = (0, false);
     loop {
         let h2c = match to_h2::client(shared, chosen.addr, &security, connect_timeout, fresh).await
         {
             Ok(h2c) => h2c,
             Err(e) => {
+                metrics.inc(counter::CONNECT_FAILURES);
                 debug!(cluster = name, endpoint = %chosen.addr, error = %e, "connect failed");
                 failures += 1;
                 if failures >= attempts {
                     let body = format!("cannot connect to an endpoint of cluster {name}\n");
                     return client.answer(head, 502, body.as_bytes(), true).await;
                 }
+                metrics.inc(counter::RETRIES);
+                client.entry.retries += 1;
                 match choose() {
                     Ok(next) => chosen = next,
                     Err(why) => {
@@ -122,16 +131,23 @@ pub(crate) async fn forward(
             }
         };
         let _in_flight = InFlight::begin(state, chosen.pos);
+        let tally = Tally::default();
         let x = Exchange {
             shared,
             stream: client.stream,
             head,
             response_mods: &response_mods,
             response_timeout,
+            tally: &tally,
         };
         let done = x
             .run(h2c, up_req.clone(), decoder.clone(), &mut client.inbound)
             .await;
+        let e = &mut client.entry;
+        e.upstream = Some(chosen.addr);
+        e.status = tally.status.get();
+        e.bytes_out = tally.down.get();
+        e.bytes_in = e.head_bytes + tally.up.get();
         match done {
             Ok(true) => return Next::KeepAlive,
             Ok(false) => return Next::Close,
@@ -142,6 +158,9 @@ pub(crate) async fn forward(
                     .await;
             }
             Err(Failed::Answer(status, reason)) => {
+                if status == 504 {
+                    metrics.inc(counter::TIMEOUTS);
+                }
                 let body = format!("{reason}\n");
                 return client.answer(head, status, body.as_bytes(), true).await;
             }
@@ -157,6 +176,8 @@ struct Exchange<'a> {
     head: &'a RequestHead,
     response_mods: &'a Mods<'a>,
     response_timeout: Duration,
+    /// The response's status, the body bytes sent up, the bytes written to the client.
+    tally: &'a Tally,
 }
 
 /// Why an upload stopped early.
@@ -215,7 +236,8 @@ impl Exchange<'_> {
         decoder: &mut BodyDecoder,
         send: &mut SendStream<Bytes>,
     ) -> Result<(), Up> {
-        h1_body_to_h2(self.stream, inbound, decoder, send, &self.shared.opts)
+        let opts = &self.shared.opts;
+        h1_body_to_h2(self.stream, inbound, decoder, send, opts, &self.tally.up)
             .await
             .map_err(|e| match e {
                 H1BodyError::Decode(e) => Up::Body(e),
@@ -261,9 +283,8 @@ impl Exchange<'_> {
             return Err(Failed::Answer(502, "bad response from upstream"));
         }
         started.set(true);
-        write_all(self.stream, &mut out)
-            .await
-            .map_err(|_| Failed::Reset)?;
+        self.tally.status.set(status);
+        self.write(&mut out).await?;
         if no_body || end {
             return Ok(!close);
         }
@@ -285,9 +306,7 @@ impl Exchange<'_> {
             } else {
                 out.extend_from_slice(&data);
             }
-            write_all(self.stream, out)
-                .await
-                .map_err(|_| Failed::Reset)?;
+            self.write(out).await?;
             // Only now may the upstream send this much more.
             let _ = body.flow_control().release_capacity(data.len());
         }
@@ -301,10 +320,18 @@ impl Exchange<'_> {
             if write_last_chunk(out, &fields).is_err() {
                 let _ = write_last_chunk(out, &[]);
             }
-            write_all(self.stream, out)
-                .await
-                .map_err(|_| Failed::Reset)?;
+            self.write(out).await?;
         }
+        Ok(())
+    }
+
+    /// Writes (and empties) `out` to the client, counting its bytes.
+    async fn write(&self, out: &mut Vec<u8>) -> Result<(), Failed> {
+        let n = out.len();
+        write_all(self.stream, out)
+            .await
+            .map_err(|_| Failed::Reset)?;
+        add(&self.tally.down, n);
         Ok(())
     }
 }

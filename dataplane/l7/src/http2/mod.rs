@@ -26,6 +26,7 @@ mod forward;
 mod from_h1;
 mod head;
 mod pipe;
+mod record;
 mod relay;
 mod server;
 mod to_h1;

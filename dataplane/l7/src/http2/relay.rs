@@ -1,12 +1,14 @@
 //! Moving an h2 body from one stream to another, respecting both sides' flow control.
 //!
 //! Invariants: a relay ends as soon as the receiving peer resets its stream, even while no
-//! data comes (so a cancelled gRPC call is cancelled upstream too); a DATA frame's bytes are released on the receiving stream only after the
-//! sending stream has taken them, and the sending stream takes only what its window (the
-//! capacity h2 assigned it) allows; so at most one window's worth is in flight per direction.
+//! data comes (so a cancelled gRPC call is cancelled upstream too); a DATA frame's bytes are
+//! released on the receiving stream (and counted as passed) only after the sending stream has
+//! taken them, and the sending stream takes only what its window (the capacity h2 assigned
+//! it) allows; so at most one window's worth is in flight per direction.
 //! A body ends with the sender's trailers when it has them, else with an empty final frame.
 
 use std::{
+    cell::Cell,
     future::{Future, poll_fn},
     pin::{Pin, pin},
 };
@@ -18,6 +20,7 @@ use http::HeaderMap;
 use strait_http1::{BodyDecoder, Event};
 
 use super::head;
+use super::record::add;
 use crate::io::Inbound;
 use crate::options::L7Options;
 use crate::stream::Stream;
@@ -31,10 +34,12 @@ pub(crate) enum RelayError {
     To(h2::Error),
 }
 
-/// Relays all of `from` (data, then trailers) to `to`; see the module documentation.
+/// Relays all of `from` (data, then trailers) to `to`, adding the data's bytes to `passed`
+/// as `to` takes them; see the module documentation.
 pub(crate) async fn relay(
     from: &mut RecvStream,
     mut to: SendStream<Bytes>,
+    passed: &Cell<u64>,
 ) -> Result<(), RelayError> {
     loop {
         // Waiting for data, notice the receiver resetting its stream (a cancelled call).
@@ -52,6 +57,7 @@ pub(crate) async fn relay(
         let data = data.map_err(RelayError::From)?;
         let n = data.len();
         send_all(&mut to, data).await.map_err(RelayError::To)?;
+        add(passed, n);
         // Only now may the peer send this much more.
         let _ = from.flow_control().release_capacity(n);
     }
@@ -108,14 +114,16 @@ pub(super) enum H1BodyError {
 }
 
 /// Relays an HTTP/1.1 body (what `inbound` holds first, then reads from `from`) to `send` as
-/// DATA frames, then its trailers (or an empty final frame). A chunk is read only once the
-/// previous one went into `send`'s window.
+/// DATA frames, then its trailers (or an empty final frame), adding the decoded bytes to
+/// `passed` as `send` takes them. A chunk is read only once the previous one went into
+/// `send`'s window.
 pub(super) async fn h1_body_to_h2(
     from: &Stream,
     inbound: &mut Inbound,
     decoder: &mut BodyDecoder,
     send: &mut SendStream<Bytes>,
     opts: &L7Options,
+    passed: &Cell<u64>,
 ) -> Result<(), H1BodyError> {
     let mut trailers = HeaderMap::new();
     loop {
@@ -124,7 +132,9 @@ pub(super) async fn h1_body_to_h2(
             Event::Data(range) => {
                 let data = Bytes::copy_from_slice(&inbound.buf[range]);
                 inbound.consume(decoded.consumed);
+                let n = data.len();
                 send_all(send, data).await.map_err(|_| H1BodyError::Send)?;
+                add(passed, n);
             }
             Event::Trailer { name, value } => {
                 let buf = &inbound.buf;

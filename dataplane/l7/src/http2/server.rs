@@ -8,7 +8,8 @@
 //!
 //! Invariants: the connection is polled whenever any of its streams is, as they share one
 //! task, so streams progress while no new one arrives; a request head that the HTTP/1.1 parser
-//! refuses (as rendered by `head::h1_request`) is answered with the parser's status.
+//! refuses (as rendered by `head::h1_request`) is answered with the parser's status; every
+//! stream accepted is counted and logged once, when its task ends or is dropped (`record`).
 
 use std::{
     future::{Future, poll_fn},
@@ -26,7 +27,7 @@ use http::Method;
 use strait_http1::{Parsed, RequestParser};
 use tracing::debug;
 
-use super::{head, pipe::Duplex};
+use super::{head, pipe::Duplex, record::Record};
 use crate::L7Options;
 use crate::io::within;
 use crate::route::{Decision, Request, decide};
@@ -160,12 +161,16 @@ async fn stream_task(
     mut respond: SendResponse<Bytes>,
 ) {
     let (parts, body) = req.into_parts();
+    let generation = shared.refresh();
+    // Dropped last of what refers to the stream: however the task ends, it records once.
+    let record = Record::new(shared, origin.peer, &parts, generation.as_deref());
     let mut answer = Answer {
         respond: &mut respond,
         grpc: head::is_grpc(&parts.headers),
         head_only: parts.method == Method::HEAD,
+        record: &record,
     };
-    let Some(generation) = shared.refresh() else {
+    let Some(generation) = generation.as_deref() else {
         return answer.fail(503, "no configuration yet");
     };
     let Some(listener) = generation.listener(origin.listener) else {
@@ -181,7 +186,7 @@ async fn stream_task(
         Err(e) => return answer.fail(e.status(), e.reason()),
     };
     let req = Request::new(&h1, &buf, origin.peer.ip());
-    match decide(&generation, listener, &req, &shared.rng) {
+    match decide(generation, listener, &req, &shared.rng) {
         Decision::NotFound => answer.fail(404, "no route"),
         Decision::Redirect { status, location } => answer.local(status, b"", Some(&location)),
         Decision::Direct { status, body } => answer.local(status, body.as_bytes(), None),
@@ -190,12 +195,12 @@ async fn stream_task(
         }
         Decision::Forward { route, cluster } => {
             let target = super::forward::Target {
-                generation: &generation,
+                generation,
                 req: &req,
                 route,
                 cluster,
             };
-            super::forward::forward(shared, origin, target, parts, body, &mut answer).await;
+            super::forward::forward(shared, origin, target, &parts, body, &mut answer).await;
         }
     }
 }
@@ -207,6 +212,8 @@ pub(super) struct Answer<'a> {
     /// A gRPC request: proxy errors are answered as gRPC statuses.
     pub(super) grpc: bool,
     head_only: bool,
+    /// The stream's access log line and counters.
+    pub(super) record: &'a Record<'a>,
 }
 
 impl Answer<'_> {
@@ -214,6 +221,9 @@ impl Answer<'_> {
     pub(super) fn fail(&mut self, status: u16, message: &str) {
         if self.grpc {
             let resp = head::grpc_error(head::grpc_code(status), message);
+            let sent = resp.status().as_u16();
+            self.record
+                .answered_locally(sent, 0, message.as_bytes(), false);
             let _ = self.respond.send_response(resp, true);
         } else {
             self.local(status, format!("{message}\n").as_bytes(), None);
@@ -224,6 +234,10 @@ impl Answer<'_> {
     pub(super) fn local(&mut self, status: u16, body: &[u8], location: Option<&[u8]>) {
         let resp = head::local(status, body, location);
         let end = body.is_empty() || self.head_only;
+        let sent = if end { 0 } else { body.len() as u64 };
+        let status = resp.status().as_u16();
+        let redirect = location.is_some();
+        self.record.answered_locally(status, sent, body, redirect);
         if let Ok(mut send) = self.respond.send_response(resp, end)
             && !end
         {

@@ -22,6 +22,7 @@ use tracing::debug;
 
 use super::forward::Failed;
 use super::head;
+use super::record::{Record, add};
 use super::relay::{h1_body_to_h2, unless_reset};
 use crate::headers::Mods;
 use crate::io::{Inbound, within, write_all};
@@ -46,6 +47,8 @@ pub(super) struct Exchange<'a> {
     pub(super) response_mods: &'a Mods<'a>,
     /// From now until the response head has arrived.
     pub(super) response_timeout: Duration,
+    /// The stream's record: the response's status and the body bytes both ways.
+    pub(super) record: &'a Record<'a>,
 }
 
 /// Why the download failed.
@@ -128,6 +131,7 @@ impl Exchange<'_> {
             }
             send(up, &mut out, timeout).await?;
             let _ = body.flow_control().release_capacity(data.len());
+            add(&self.record.bytes_in, data.len());
         }
         if self.chunked {
             let trailers = body.trailers().await.map_err(|_| Side::Client)?;
@@ -158,7 +162,7 @@ impl Exchange<'_> {
             let read = pin!(self.read_head(up, inbound, heard));
             unless_reset(respond, read).await.ok_or(Down::Broken)??
         };
-        let (framing, keep_alive) = (head.framing, head.keep_alive);
+        let (framing, keep_alive, status) = (head.framing, head.keep_alive, head.status);
         if framing == BodyFraming::Tunnel {
             return Err(Down::Bad);
         }
@@ -169,6 +173,7 @@ impl Exchange<'_> {
         let end = matches!(framing, BodyFraming::None | BodyFraming::Length(0));
         let mut send = respond.send_response(resp, end).map_err(|_| Down::Broken)?;
         started.set(true);
+        self.record.status.set(status);
         if end {
             return Ok(keep_alive);
         }
@@ -223,7 +228,8 @@ impl Exchange<'_> {
     ) -> Result<(), Down> {
         let opts = &self.shared.opts;
         let mut decoder = BodyDecoder::new(framing, &opts.limits);
-        h1_body_to_h2(up, inbound, &mut decoder, send, opts)
+        let passed = &self.record.bytes_out;
+        h1_body_to_h2(up, inbound, &mut decoder, send, opts, passed)
             .await
             .map_err(|_| Down::Broken)
     }

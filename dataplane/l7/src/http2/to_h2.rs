@@ -106,11 +106,12 @@ impl Exchange<'_> {
                 return Err(Failed::Stale);
             }
         };
+        let record = answer.record;
         let upload = pin!(async {
             if end {
                 return Ok(());
             }
-            relay(body, up_send).await
+            relay(body, up_send, &record.bytes_in).await
         });
         let respond = &mut *answer.respond;
         let timeout = self.response_timeout;
@@ -129,16 +130,20 @@ impl Exchange<'_> {
             let (mut parts, mut up_body) = resp.into_parts();
             head::clean(&mut parts.headers, mods);
             let end = up_body.is_end_stream();
+            let status = parts.status.as_u16();
             let send = respond
                 .send_response(Response::from_parts(parts, ()), end)
                 .map_err(|_| Failed::Reset)?;
+            record.status.set(status);
             if end {
                 return Ok(());
             }
-            relay(&mut up_body, send).await.map_err(|e| {
-                debug!(error = ?e, "h2 response body broke off");
-                Failed::Reset
-            })
+            relay(&mut up_body, send, &record.bytes_out)
+                .await
+                .map_err(|e| {
+                    debug!(error = ?e, "h2 response body broke off");
+                    Failed::Reset
+                })
         });
         match select(upload, download).await {
             Either::Left((Err(RelayError::From(e)), _)) => {
