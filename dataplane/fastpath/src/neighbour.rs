@@ -155,16 +155,23 @@ impl NeighbourCache {
 
     /// [`NeighbourCache::lookup`] for the packet path: answers from the `hot` array when the
     /// address was looked up recently, else from the map (and remembers the answer).
-    #[inline]
+    #[inline(always)]
     pub fn next_hop(&mut self, ip: &[u8; 16]) -> Option<Address> {
-        let slot = &mut self.hot[hot_slot(ip)];
-        if let Some((hot_ip, mac)) = slot
+        let slot = hot_slot(ip);
+        if let Some((hot_ip, mac)) = &self.hot[slot]
             && hot_ip == ip
         {
             return Some(*mac);
         }
+        self.fill_hot(ip, slot)
+    }
+
+    /// The map's answer for `ip`, remembered in `hot[slot]`.
+    #[cold]
+    #[inline(never)]
+    fn fill_hot(&mut self, ip: &[u8; 16], slot: usize) -> Option<Address> {
         let mac = self.map.get(ip)?.mac;
-        *slot = Some((*ip, mac));
+        self.hot[slot] = Some((*ip, mac));
         Some(mac)
     }
 
