@@ -213,6 +213,27 @@ fn learned_neighbours_are_asked_for_again_and_a_new_mac_is_followed() {
 }
 
 #[test]
+fn ipv6_with_a_hop_by_hop_header_is_balanced_and_rewritten() {
+    let mut rig = Rig::new(image(1, &three(L4Mode::FullNat)));
+    rig.learn_all(3);
+    let plain = syn6(40004);
+    // The same SYN with an 8-byte hop-by-hop header (PadN) before TCP.
+    let mut f = plain[..54].to_vec();
+    f[20] = 0; // next header: hop-by-hop
+    let payload = u16::from_be_bytes([plain[18], plain[19]]) + 8;
+    f[18..20].copy_from_slice(&payload.to_be_bytes());
+    f.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]);
+    f.extend_from_slice(&plain[54..]);
+    let (action, out) = rig.send(&f);
+    assert!(matches!(action, Action::Tx(_)), "{action:?}");
+    let s = seen(&out); // checks the TCP checksum under the rewritten addresses
+    assert_eq!(s.src, "2001:2::2".parse::<IpAddr>().unwrap(), "from the SNAT address");
+    let b = backend_of(&out);
+    assert_eq!(s.dst, IpAddr::from(backend6(b)));
+    assert_eq!(&out[54..62], &f[54..62], "the header is passed on");
+}
+
+#[test]
 fn flows_spread_by_weight() {
     let mut rig = Rig::new(image(1, &three(L4Mode::FullNat)));
     rig.learn_all(3);

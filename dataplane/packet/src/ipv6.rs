@@ -4,11 +4,12 @@
 //! After [`Packet::new_checked`]: version is 6 and `40 + payload_len() <= buffer.len()`, so
 //! `payload()` (which ends at the payload length, excluding Ethernet padding) never panics.
 //!
-//! Extension headers are **not walked**: [`Packet::next_header`] reports the first next-header
-//! value as is, and [`crate::ip::is_ipv6_extension_header`] tells whether it is an extension
-//! header (hop-by-hop, routing, fragment, destination options, AH, ESP, …) or an upper-layer
-//! protocol. [`crate::parse_frame`] drops frames with extension headers for now
-//! ([`DropReason::Ipv6ExtensionHeader`]). Jumbograms (payload length 0 + hop-by-hop) fall under that.
+//! Extension headers are not walked here: [`Packet::next_header`] reports the first
+//! next-header value as is, and [`crate::ip::is_ipv6_extension_header`] tells whether it is an
+//! extension header (hop-by-hop, routing, fragment, destination options, AH, ESP, …) or an
+//! upper-layer protocol. [`crate::parse_frame`] walks the ones a load balancer can pass over
+//! and drops the rest ([`DropReason::Ipv6ExtensionHeader`]); jumbograms (payload length 0 +
+//! hop-by-hop) are among those dropped.
 
 use core::net::Ipv6Addr;
 

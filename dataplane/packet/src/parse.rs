@@ -12,9 +12,12 @@
 //!   <= buf.len()`, so the caller may slice `buf` at them without further checks.
 //! * Checks made, in order: Ethernet/VLAN length, ethertype, IP version and lengths, IPv4
 //!   header checksum, TTL / hop limit ≤ 1 ([`DropReason::TtlExpired`]), non-first fragment,
-//!   IPv6 extension header, L4 protocol, L4 header lengths. L4 checksums are **not**
+//!   IPv6 extension headers (hop-by-hop, destination options, a routing header with no
+//!   segments left and a first fragment's header are walked; `l4.offset` is past them), L4
+//!   protocol, L4 header lengths. L4 checksums are **not**
 //!   verified (left to NIC offload or to the caller, with the views' `verify_checksum`).
-//! * A first fragment (offset 0, MF set) is parsed normally with `more_fragments = true`.
+//! * A first fragment (offset 0, MF set; IPv6: a fragment header of offset 0 with M set) is
+//!   parsed normally with `more_fragments = true`.
 //! * ICMP error messages are classified by their own type/code (ports 0); the quoted inner
 //!   packet is not parsed yet.
 
@@ -138,21 +141,75 @@ fn parse_ipv6(l3: &[u8], l3_offset: usize) -> Result<L4, DropReason> {
     if ip.hop_limit() <= 1 {
         return Err(DropReason::TtlExpired);
     }
-    let proto = ip.next_header();
-    if is_ipv6_extension_header(proto) {
-        return Err(DropReason::Ipv6ExtensionHeader);
-    }
-    let t = transport(ip.payload(), proto, true)?;
-    let offset = l3_offset + ipv6::HEADER_LEN;
+    let payload = ip.payload();
+    let ext = extensions(payload, ip.next_header())?;
+    let t = transport(&payload[ext.len..], ext.proto, true)?;
+    let offset = l3_offset + ipv6::HEADER_LEN + ext.len;
     Ok(L4 {
         offset,
         payload_offset: offset + t.header_len,
         payload_end: offset + t.len,
-        ip_end: offset + usize::from(ip.payload_len()),
+        ip_end: l3_offset + ipv6::HEADER_LEN + usize::from(ip.payload_len()),
         ttl: ip.hop_limit(),
-        more_fragments: false,
-        flow: FlowKey::v6(ip.src(), ip.dst(), proto, t.src_port, t.dst_port),
+        more_fragments: ext.more_fragments,
+        flow: FlowKey::v6(ip.src(), ip.dst(), ext.proto, t.src_port, t.dst_port),
     })
+}
+
+/// Most IPv6 extension headers walked before the upper-layer header.
+const MAX_EXTENSIONS: usize = 8;
+
+/// What the IPv6 extension headers before the upper-layer header come to.
+struct Extensions {
+    /// Their total length: the upper-layer header starts this far into the payload.
+    len: usize,
+    /// The upper-layer protocol.
+    proto: u8,
+    /// A fragment header with offset 0 and M set: a first fragment.
+    more_fragments: bool,
+}
+
+/// Walks the extension headers at the start of an IPv6 `payload` whose first next-header
+/// value is `first` (RFC 8200 §4): hop-by-hop (first only), destination options, a routing
+/// header with no segments left, and a fragment header of offset 0 are passed over. A
+/// non-first fragment is [`DropReason::Fragment`]; any other extension header (AH, ESP,
+/// mobility…), a routing header that names further segments, a truncated header or more
+/// than [`MAX_EXTENSIONS`] are [`DropReason::Ipv6ExtensionHeader`].
+fn extensions(payload: &[u8], first: u8) -> Result<Extensions, DropReason> {
+    let mut ext = Extensions {
+        len: 0,
+        proto: first,
+        more_fragments: false,
+    };
+    for i in 0..=MAX_EXTENSIONS {
+        if !is_ipv6_extension_header(ext.proto) {
+            return Ok(ext);
+        }
+        let unwalkable = Err(DropReason::Ipv6ExtensionHeader);
+        let Some(&[next, size, b2, b3]) = payload.get(ext.len..).and_then(|h| h.first_chunk())
+        else {
+            return unwalkable;
+        };
+        let len = match ext.proto {
+            protocol::HOP_BY_HOP if i == 0 => (usize::from(size) + 1) * 8,
+            protocol::IPV6_OPTS => (usize::from(size) + 1) * 8,
+            protocol::IPV6_ROUTE if b3 == 0 => (usize::from(size) + 1) * 8,
+            protocol::IPV6_FRAG => {
+                if u16::from_be_bytes([b2, b3]) >> 3 != 0 {
+                    return Err(DropReason::Fragment);
+                }
+                ext.more_fragments = b3 & 1 != 0;
+                8
+            }
+            _ => return unwalkable,
+        };
+        if payload.len() < ext.len + len {
+            return unwalkable;
+        }
+        ext.len += len;
+        ext.proto = next;
+    }
+    Err(DropReason::Ipv6ExtensionHeader)
 }
 
 /// What the transport layer contributes: ports, header length, used length.

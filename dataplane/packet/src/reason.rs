@@ -23,9 +23,12 @@ pub enum DropReason {
     BadIpChecksum,
     /// TTL / hop limit is 0 or 1: forwarding would have to decrement it to zero.
     TtlExpired,
-    /// A non-first IPv4 fragment (offset ≠ 0): it carries no L4 header.
+    /// A non-first fragment (IPv4 offset, or an IPv6 fragment header's, ≠ 0): it carries no
+    /// L4 header.
     Fragment,
-    /// An IPv6 extension header follows the fixed header; these are not walked (yet).
+    /// An IPv6 extension header that is not walked: AH, ESP, mobility and the like, a routing
+    /// header with segments left, hop-by-hop after the first, a truncated header, or more
+    /// than eight of them.
     Ipv6ExtensionHeader,
     /// The L4 protocol is not TCP, UDP, ICMP (on IPv4) or ICMPv6 (on IPv6).
     UnsupportedProtocol,

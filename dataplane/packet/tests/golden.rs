@@ -205,7 +205,7 @@ fn drop_reasons() {
     a[19] = 16;
     assert_eq!(parse_frame(&a).unwrap_err(), DropReason::BadArp);
     let mut v = udp_v6(b"x");
-    v[20] = protocol::HOP_BY_HOP;
+    v[20] = protocol::ESP;
     assert_eq!(
         parse_frame(&v).unwrap_err(),
         DropReason::Ipv6ExtensionHeader
