@@ -227,7 +227,11 @@ fn ipv6_with_a_hop_by_hop_header_is_balanced_and_rewritten() {
     let (action, out) = rig.send(&f);
     assert!(matches!(action, Action::Tx(_)), "{action:?}");
     let s = seen(&out); // checks the TCP checksum under the rewritten addresses
-    assert_eq!(s.src, "2001:2::2".parse::<IpAddr>().unwrap(), "from the SNAT address");
+    assert_eq!(
+        s.src,
+        "2001:2::2".parse::<IpAddr>().unwrap(),
+        "from the SNAT address"
+    );
     let b = backend_of(&out);
     assert_eq!(s.dst, IpAddr::from(backend6(b)));
     assert_eq!(&out[54..62], &f[54..62], "the header is passed on");

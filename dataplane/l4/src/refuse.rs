@@ -10,6 +10,8 @@
 //!
 //! # Invariants
 //! * Every offset is checked before the first write; on `Err` the frame is unchanged.
+//! * Only a packet from one host is answered: a multicast Ethernet source, or an IP source
+//!   that is unspecified, multicast or the IPv4 broadcast, gets nothing.
 //! * A reset is never answered (no reset for a reset), and an ICMP error quotes only TCP or
 //!   UDP (never another ICMP message, so no error about an error).
 //! * The answer is a well-formed frame: a fresh IP header without options (TTL / hop limit
@@ -47,6 +49,10 @@ pub enum RefuseError {
     /// The frame's offsets do not hold the headers (or the buffer has no room for the answer).
     #[error("frame too short for the answer")]
     Truncated,
+    /// The source is not one host (a multicast or broadcast address, or none): answers never
+    /// go to groups.
+    #[error("the source is not a unicast address")]
+    NotUnicast,
     /// An IPv4 packet without Don't Fragment: "fragmentation needed" is not the answer.
     #[error("the packet may be fragmented")]
     MayFragment,
@@ -64,6 +70,9 @@ pub fn refuse(frame: &mut [u8], len: usize, parsed: &Parsed) -> Result<usize, Re
         return Err(RefuseError::Truncated);
     }
     let (src, dst) = addresses(frame, l3, family).ok_or(RefuseError::Truncated)?;
+    if !unicast(frame, &src, family) {
+        return Err(RefuseError::NotUnicast);
+    }
     let n = match l4.flow.proto {
         protocol::TCP => reset(frame, l3, l4, family, (dst, src))?,
         protocol::UDP => unreachable(frame, l3, l4.ip_end, family, (dst, src))?,
@@ -75,6 +84,21 @@ pub fn refuse(frame: &mut [u8], len: usize, parsed: &Parsed) -> Result<usize, Re
 
 /// An address of either family: IPv4 in the first four bytes.
 type Addr = [u8; 16];
+
+/// True if the frame came from one host: a unicast Ethernet source and an IP source that is
+/// neither unspecified, multicast nor broadcast (RFC 1122 §3.2.2, RFC 4443 §2.4 (e)): an answer
+/// never goes to a group.
+fn unicast(frame: &[u8], src: &Addr, family: Family) -> bool {
+    let ethernet = frame.get(6).is_some_and(|b| b & 1 == 0);
+    let ip = match family {
+        Family::V4 => {
+            let a = [src[0], src[1], src[2], src[3]];
+            a[0] != 0 && a[0] < 224
+        }
+        Family::V6 => src[0] != 0xff && *src != [0; 16],
+    };
+    ethernet && ip
+}
 
 /// The length of an IP header of `family` without options.
 fn ip_len(family: Family) -> usize {
@@ -243,6 +267,9 @@ pub fn too_big(
         }
     };
     let (src, dst) = addresses(frame, l3, family).ok_or(RefuseError::Truncated)?;
+    if !unicast(frame, &src, family) {
+        return Err(RefuseError::NotUnicast);
+    }
     let n = icmp_error(frame, l3, l4.ip_end, family, (dst, src), header)?;
     swap_macs(frame);
     Ok(n)

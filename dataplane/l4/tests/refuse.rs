@@ -308,3 +308,42 @@ fn ipv4_that_may_be_fragmented_is_not_told_to_shrink() {
     assert_eq!(r, Err(RefuseError::MayFragment));
     assert_eq!(buf, f);
 }
+
+#[test]
+fn packets_from_groups_or_nowhere_are_not_answered() {
+    let group_sources = |f: &[u8]| -> Vec<Vec<u8>> {
+        let mut mac = f.to_vec();
+        mac[6] |= 1; // a group Ethernet source
+        let mut v4 = f.to_vec();
+        v4[26..30].copy_from_slice(&[224, 0, 0, 9]);
+        let mut zero = f.to_vec();
+        zero[26..30].copy_from_slice(&[0, 0, 0, 0]);
+        let mut all = f.to_vec();
+        all[26..30].copy_from_slice(&[255; 4]);
+        [mac, v4, zero, all]
+            .into_iter()
+            .map(|g| with_df(g, true))
+            .collect()
+    };
+    for f in [tcp(false, 0x02, 1, 0, &[]), udp(false, b"q")] {
+        for g in group_sources(&f) {
+            let mut buf = g.clone();
+            buf.resize(g.len() + 64, 0);
+            let before = buf.clone();
+            let p = parsed(&g);
+            assert_eq!(refuse(&mut buf, g.len(), &p), Err(RefuseError::NotUnicast));
+            assert_eq!(
+                strait_l4::too_big(&mut buf, g.len(), &p, 1000),
+                Err(RefuseError::NotUnicast)
+            );
+            assert_eq!(buf, before);
+        }
+    }
+    let mut m6 = udp(true, b"q");
+    m6[22] = 0xff; // ff.. source
+    let mut buf = m6.clone();
+    assert_eq!(
+        refuse(&mut buf, m6.len(), &parsed(&m6)),
+        Err(RefuseError::NotUnicast)
+    );
+}
