@@ -3,7 +3,8 @@
 //!
 //! # Invariants
 //! * Only an unfragmented ICMP echo request (type 8) or ICMPv6 echo request (type 128), code
-//!   0, is answered; on `None` the frame is unchanged.
+//!   0, from one host (as `crate::refuse` judges it) is answered; on `None` the frame is
+//!   unchanged.
 //! * The reply is the request with the MACs and IP addresses swapped, the TTL / hop limit set
 //!   to [`crate::refuse::TTL`], the type changed to echo reply, Ethernet padding cut, and the
 //!   checksums updated incrementally (RFC 1624): identifier, sequence number and data come
@@ -12,7 +13,7 @@
 use strait_packet::ip::protocol;
 use strait_packet::{Family, Kind, Parsed, checksum, icmp, icmpv6};
 
-use crate::refuse::TTL;
+use crate::refuse::{self, TTL};
 
 /// Turns the echo request in `frame[..len]` (as `parsed`) into its reply; returns the reply's
 /// length, or `None` (frame unchanged) for anything else.
@@ -35,6 +36,10 @@ pub fn reply(frame: &mut [u8], len: usize, parsed: &Parsed) -> Option<usize> {
     let l3 = parsed.l3_offset;
     let (at, end) = (l4.offset, l4.ip_end);
     if l4.flow.proto != proto || l4.more_fragments || end > len || l3 < 12 || at < l3 {
+        return None;
+    }
+    let (src, _) = refuse::addresses(frame, l3, l4.flow.family)?;
+    if !refuse::unicast(frame, &src, l4.flow.family) {
         return None;
     }
     let message = frame.get(at..end)?;

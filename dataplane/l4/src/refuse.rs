@@ -83,12 +83,12 @@ pub fn refuse(frame: &mut [u8], len: usize, parsed: &Parsed) -> Result<usize, Re
 }
 
 /// An address of either family: IPv4 in the first four bytes.
-type Addr = [u8; 16];
+pub(crate) type Addr = [u8; 16];
 
 /// True if the frame came from one host: a unicast Ethernet source and an IP source that is
 /// neither unspecified, multicast nor broadcast (RFC 1122 §3.2.2, RFC 4443 §2.4 (e)): an answer
 /// never goes to a group.
-fn unicast(frame: &[u8], src: &Addr, family: Family) -> bool {
+pub(crate) fn unicast(frame: &[u8], src: &Addr, family: Family) -> bool {
     let ethernet = frame.get(6).is_some_and(|b| b & 1 == 0);
     let ip = match family {
         Family::V4 => {
@@ -109,7 +109,7 @@ fn ip_len(family: Family) -> usize {
 }
 
 /// Source and destination of the IP header at `l3`.
-fn addresses(frame: &[u8], l3: usize, family: Family) -> Option<(Addr, Addr)> {
+pub(crate) fn addresses(frame: &[u8], l3: usize, family: Family) -> Option<(Addr, Addr)> {
     let (at, n) = match family {
         Family::V4 => (l3 + 12, 4),
         Family::V6 => (l3 + 8, 16),

@@ -97,6 +97,16 @@ fn other_icmp_is_not_answered() {
     assert_eq!(buf, out);
 }
 
+#[test]
+fn a_ping_from_a_group_is_not_answered() {
+    let mut f = ping(true, 1, 1, b"x");
+    f[22] = 0xff; // a multicast source
+    let p = parse_frame(&f).unwrap();
+    let mut buf = f.clone();
+    assert_eq!(reply(&mut buf, f.len(), &p), None);
+    assert_eq!(buf, f);
+}
+
 proptest! {
     #[test]
     fn any_ping_is_answered_with_valid_checksums(
