@@ -85,7 +85,8 @@ counters! {
     DROP_NEIGHBOUR_MISS = "drop_neighbour_miss",
     /// Dropped: the rewrite failed (family mismatch, bad offsets).
     DROP_REWRITE = "drop_rewrite",
-    /// Dropped: a packet to our SNAT address with no connection.
+    /// Dropped: a packet to our SNAT address with no connection, not answered (rate bound,
+    /// or a reset).
     DROP_NO_CONNECTION = "drop_no_connection",
     /// Dropped: the service's mode is not supported by this build.
     DROP_UNSUPPORTED_MODE = "drop_unsupported_mode",
@@ -114,6 +115,9 @@ counters! {
     /// Packets too large for their tunnel answered with ICMP "fragmentation needed" / ICMPv6
     /// "packet too big" to their source (those not answered count as `drop_too_big`).
     TOO_BIG_SENT = "too_big_sent",
+    /// Packets to a SNAT address of no connection answered with a reset or ICMP port
+    /// unreachable (those not answered count as `drop_no_connection`).
+    REFUSED_NO_CONNECTION = "refused_no_connection",
 }
 
 /// Number of counters.
@@ -208,6 +212,7 @@ mod tests {
         c.inc(counter::REFUSED_NO_BACKEND);
         c.inc(counter::ICMP_ECHO_REPLIES);
         c.inc(counter::TOO_BIG_SENT);
+        c.inc(counter::REFUSED_NO_CONNECTION);
         assert_eq!(c.dropped(), 2);
         assert_eq!(c.by_name("drop_no_backend"), Some(1));
     }

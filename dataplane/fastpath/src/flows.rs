@@ -167,8 +167,7 @@ impl Pipeline {
         let flags = tcp_flags(buf, l4);
         let Some(si) = self.view.services.lookup(&flow) else {
             if self.is_snat(&flow.dst) {
-                self.counters.inc(counter::DROP_NO_CONNECTION);
-                return Action::Drop;
+                return self.no_connection(buf, len, parsed);
             }
             return self.exception();
         };

@@ -1,5 +1,6 @@
-//! Answering new flows no backend takes ([`crate::NoBackend::Refuse`]): the reset or ICMP
-//! port unreachable of `strait_l4::refuse`; and packets too large for a tunnel: the ICMP
+//! Answering new flows no backend takes ([`crate::NoBackend::Refuse`]) and packets to a SNAT
+//! address of no connection: the reset or ICMP port unreachable of `strait_l4::refuse`; and
+//! packets too large for a tunnel: the ICMP
 //! "fragmentation needed" / "packet too big" of `strait_l4::too_big`. Both at a bounded rate.
 //!
 //! # Invariants
@@ -8,7 +9,8 @@
 //!   answered at a bounded rate, never amplified: each answer is no larger than its packet
 //!   or an ICMP error's quote limit.
 //! * A flow without a backend is answered (`tx` and `refused_no_backend`) or dropped
-//!   (`drop_no_backend`), never both; a packet too big for its tunnel is answered (`tx` and
+//!   (`drop_no_backend`), never both; so is a packet to a SNAT address of no connection
+//!   (`refused_no_connection` or `drop_no_connection`); a packet too big for its tunnel is answered (`tx` and
 //!   `too_big_sent`) or dropped (`drop_too_big`), never both. Neither is ever sent on.
 
 use strait_l4::refuse;
@@ -79,6 +81,25 @@ impl Pipeline {
             return Action::Tx(n);
         }
         self.counters.inc(counter::DROP_NO_BACKEND);
+        Action::Drop
+    }
+
+    /// A packet to a SNAT address that belongs to no connection (one that expired or was
+    /// evicted while its backend still sends): answered as a host answers a segment for no
+    /// socket, a reset (or an ICMP port unreachable for UDP), so the backend lets go at once
+    /// instead of retransmitting into silence.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn no_connection(&mut self, buf: &mut [u8], len: usize, parsed: &Parsed) -> Action {
+        if self.refusals.available(self.now)
+            && let Ok(n) = refuse(buf, len, parsed)
+        {
+            self.refusals.take(self.now);
+            self.counters.inc(counter::REFUSED_NO_CONNECTION);
+            self.counters.inc(counter::TX);
+            return Action::Tx(n);
+        }
+        self.counters.inc(counter::DROP_NO_CONNECTION);
         Action::Drop
     }
 

@@ -367,12 +367,23 @@ fn traffic_not_for_a_service_follows_the_exception_policy() {
         Action::Drop
     );
     assert_eq!(p.counters().get(counter::DROP_NOT_FOR_US), 1);
-    // A stray packet to the SNAT address is dropped, not handed to the kernel.
-    assert_eq!(
-        rig.send(&udp4([198, 18, 0, 11], 8080, SNAT4, 3000)).0,
-        Action::Drop
-    );
-    assert_eq!(rig.pipeline.counters().get(counter::DROP_NO_CONNECTION), 1);
+    // A stray packet to the SNAT address is not handed to the kernel: it is refused as a
+    // host refuses a port with no socket (ICMP port unreachable, a reset for TCP), or
+    // dropped when it is a reset itself.
+    let (action, out) = rig.send(&udp4([198, 18, 0, 11], 8080, SNAT4, 3000));
+    assert!(matches!(action, Action::Tx(_)), "{action:?}");
+    assert_eq!((out[23], out[34], out[35]), (1, 3, 3), "ICMP port unreachable");
+    assert_eq!(&out[26..30], &SNAT4, "from the SNAT address");
+    assert_eq!(&out[30..34], &[198, 18, 0, 11], "to the backend");
+    let mut data = tcp4([198, 18, 0, 11], 8080, SNAT4, 3001, false, CLIENT_MAC, NODE_MAC);
+    let (action, out) = rig.send(&data);
+    assert!(matches!(action, Action::Tx(_)), "{action:?}");
+    assert_eq!(out[47], 0x04, "a reset at the segment's acknowledgement");
+    data[47] = 0x14; // RST|ACK (the TCP checksum is not checked on the way in)
+    assert_eq!(rig.send(&data).0, Action::Drop);
+    let c = rig.pipeline.counters();
+    assert_eq!(c.get(counter::REFUSED_NO_CONNECTION), 2);
+    assert_eq!(c.get(counter::DROP_NO_CONNECTION), 1);
 }
 
 #[test]
