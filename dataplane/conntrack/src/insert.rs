@@ -110,7 +110,7 @@ impl Conntrack {
     fn room(&self, hashes: [Hashed; 2]) -> Result<(u32, [usize; 2]), Shortage> {
         let &index = self.free.last().ok_or(Shortage::Slot)?;
         let empty = |h: Hashed, not: Option<usize>| {
-            buckets::window(h.home & self.mask)
+            buckets::window(self.home(h))
                 .find(|&p| self.buckets[p].is_empty() && Some(p) != not)
         };
         let f = empty(hashes[0], None).ok_or(Shortage::Window(0))?;
@@ -133,7 +133,7 @@ impl Conntrack {
         let mut best: Option<((bool, u64), u32)> = None;
         for pos in windows
             .iter()
-            .flat_map(|h| buckets::window(h.home & self.mask))
+            .flat_map(|&h| buckets::window(self.home(h)))
         {
             let b = self.buckets[pos];
             if b.is_empty() {

@@ -343,12 +343,18 @@ impl Conntrack {
         }
     }
 
+    /// The home bucket of `h`: the first of its window.
+    #[inline(always)]
+    pub(crate) fn home(&self, h: Hashed) -> usize {
+        h.home & self.mask
+    }
+
     /// The first bucket of `h`'s window, and the window. The array's tail makes every window
     /// whole (see `buckets`), so the empty stand-in is never returned.
     #[inline(always)]
     fn window_of(&self, h: Hashed) -> (usize, &[Bucket; WINDOW]) {
         static NONE: [Bucket; WINDOW] = [Bucket::VACANT; WINDOW];
-        let start = h.home & self.mask;
+        let start = self.home(h);
         let window = self.buckets.get(start..).and_then(<[Bucket]>::first_chunk);
         (start, window.unwrap_or(&NONE))
     }
