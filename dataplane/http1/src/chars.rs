@@ -8,8 +8,25 @@ pub(crate) const HTAB: u8 = b'\t';
 pub(crate) const CR: u8 = b'\r';
 pub(crate) const LF: u8 = b'\n';
 
-/// `tchar`: the bytes of a token (field names, methods, codings, connection options).
+/// `tchar`: the bytes of a token (field names, methods, codings, connection options). One
+/// table load: every byte of every field name is asked.
 pub(crate) fn is_tchar(b: u8) -> bool {
+    TCHAR[usize::from(b)]
+}
+
+/// [`is_tchar_slow`] of every byte.
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_tchar_slow(b as u8);
+        b += 1;
+    }
+    table
+};
+
+/// `tchar` as RFC 9110 §5.6.2 lists it.
+const fn is_tchar_slow(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,

@@ -35,11 +35,55 @@ pub fn is_always_hop_by_hop(name: &[u8]) -> bool {
 /// `Connection`, `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding`, `Upgrade`, or a
 /// name listed as an option in any `Connection` field.
 pub fn is_hop_by_hop(name: &[u8], fields: &Fields, buf: &[u8]) -> bool {
-    is_always_hop_by_hop(name)
-        || fields
-            .get_all(buf, b"connection")
-            .flat_map(list_items)
+    is_always_hop_by_hop(name) || is_connection_option(name, fields, buf)
+}
+
+/// Whether `name` is listed as an option in a `Connection` field of `fields`.
+fn is_connection_option(name: &[u8], fields: &Fields, buf: &[u8]) -> bool {
+    fields
+        .get_all(buf, b"connection")
+        .flat_map(list_items)
+        .any(|option| name.eq_ignore_ascii_case(option))
+}
+
+/// The options a head's `Connection` fields list, read once per head instead of once per
+/// field: up to [`ConnectionOptions::INLINE`] kept inline; a head that lists more is asked
+/// field by field ([`is_connection_option`]).
+struct ConnectionOptions<'b> {
+    options: [&'b [u8]; ConnectionOptions::INLINE],
+    len: usize,
+    overflow: bool,
+}
+
+impl<'b> ConnectionOptions<'b> {
+    const INLINE: usize = 8;
+
+    fn of(fields: &Fields, buf: &'b [u8]) -> ConnectionOptions<'b> {
+        let mut this = ConnectionOptions {
+            options: [&[]; Self::INLINE],
+            len: 0,
+            overflow: false,
+        };
+        for option in fields.get_all(buf, b"connection").flat_map(list_items) {
+            match this.options.get_mut(this.len) {
+                Some(slot) => {
+                    *slot = option;
+                    this.len += 1;
+                }
+                None => this.overflow = true,
+            }
+        }
+        this
+    }
+
+    fn lists(&self, name: &[u8], fields: &Fields, buf: &[u8]) -> bool {
+        if self.overflow {
+            return is_connection_option(name, fields, buf);
+        }
+        self.options[..self.len]
+            .iter()
             .any(|option| name.eq_ignore_ascii_case(option))
+    }
 }
 
 /// Writes `method SP target SP version CRLF`.
@@ -90,7 +134,8 @@ pub fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), E
     }
     let padded =
         value.first().is_some_and(|&b| is_ows(b)) || value.last().is_some_and(|&b| is_ows(b));
-    if padded || !value.iter().all(|&b| is_field_byte(b)) {
+    // Every byte is checked, without an early exit, so the loop runs in vector registers.
+    if padded || !value.iter().fold(true, |ok, &b| ok & is_field_byte(b)) {
         return Err(Error::InvalidHeaderValue);
     }
     for part in [name, b": ", value, b"\r\n"] {
@@ -126,9 +171,14 @@ where
     D: Iterator<Item = &'d [u8]> + Clone,
     A: Iterator<Item = (&'a [u8], &'a [u8])>,
 {
+    let connection = edit
+        .drop_hop_by_hop
+        .then(|| ConnectionOptions::of(fields, buf));
     for (name, value) in fields.iter(buf) {
         let dropped = edit.drop.clone().any(|d| name.eq_ignore_ascii_case(d))
-            || (edit.drop_hop_by_hop && is_hop_by_hop(name, fields, buf));
+            || connection
+                .as_ref()
+                .is_some_and(|c| is_always_hop_by_hop(name) || c.lists(name, fields, buf));
         if !dropped {
             write_field(out, name, value)?;
         }

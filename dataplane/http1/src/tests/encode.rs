@@ -47,6 +47,34 @@ fn hop_by_hop_names() {
 }
 
 #[test]
+fn every_connection_option_is_dropped_however_many_there_are() {
+    for count in [1, 8, 9, 20] {
+        let names: Vec<String> = (0..count).map(|i| format!("X-Opt-{i}")).collect();
+        let mut raw = format!("GET / HTTP/1.1\r\nHost: a\r\nConnection: {}\r\n", names[0]);
+        for name in &names[1..] {
+            raw += &format!("Connection: {name}\r\n");
+        }
+        for name in &names {
+            raw += &format!("{name}: 1\r\n");
+        }
+        raw += "X-Kept: 1\r\n\r\n";
+        let head = request(raw.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let edit = Edit {
+            drop_hop_by_hop: true,
+            drop: std::iter::empty(),
+            add: std::iter::empty(),
+        };
+        encode_request(&mut out, &head, raw.as_bytes(), edit).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Kept: 1\r\n\r\n",
+            "{count} options"
+        );
+    }
+}
+
+#[test]
 fn added_fields_cannot_inject_lines() {
     let raw = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
     let head = request(raw).unwrap();
