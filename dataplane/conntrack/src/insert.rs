@@ -110,8 +110,7 @@ impl Conntrack {
     fn room(&self, hashes: [Hashed; 2]) -> Result<(u32, [usize; 2]), Shortage> {
         let &index = self.free.last().ok_or(Shortage::Slot)?;
         let empty = |h: Hashed, not: Option<usize>| {
-            buckets::window(self.home(h))
-                .find(|&p| self.buckets[p].is_empty() && Some(p) != not)
+            buckets::window(self.home(h)).find(|&p| self.buckets[p].is_empty() && Some(p) != not)
         };
         let f = empty(hashes[0], None).ok_or(Shortage::Window(0))?;
         let r = empty(hashes[1], Some(f)).ok_or(Shortage::Window(1))?;
@@ -131,10 +130,7 @@ impl Conntrack {
         };
         let evict = self.config.eviction == Eviction::OldestInWindow;
         let mut best: Option<((bool, u64), u32)> = None;
-        for pos in windows
-            .iter()
-            .flat_map(|&h| buckets::window(self.home(h)))
-        {
+        for pos in windows.iter().flat_map(|&h| buckets::window(self.home(h))) {
             let b = self.buckets[pos];
             if b.is_empty() {
                 continue;

@@ -372,10 +372,22 @@ fn traffic_not_for_a_service_follows_the_exception_policy() {
     // dropped when it is a reset itself.
     let (action, out) = rig.send(&udp4([198, 18, 0, 11], 8080, SNAT4, 3000));
     assert!(matches!(action, Action::Tx(_)), "{action:?}");
-    assert_eq!((out[23], out[34], out[35]), (1, 3, 3), "ICMP port unreachable");
+    assert_eq!(
+        (out[23], out[34], out[35]),
+        (1, 3, 3),
+        "ICMP port unreachable"
+    );
     assert_eq!(&out[26..30], &SNAT4, "from the SNAT address");
     assert_eq!(&out[30..34], &[198, 18, 0, 11], "to the backend");
-    let mut data = tcp4([198, 18, 0, 11], 8080, SNAT4, 3001, false, CLIENT_MAC, NODE_MAC);
+    let mut data = tcp4(
+        [198, 18, 0, 11],
+        8080,
+        SNAT4,
+        3001,
+        false,
+        CLIENT_MAC,
+        NODE_MAC,
+    );
     let (action, out) = rig.send(&data);
     assert!(matches!(action, Action::Tx(_)), "{action:?}");
     assert_eq!(out[47], 0x04, "a reset at the segment's acknowledgement");
