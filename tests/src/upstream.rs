@@ -1,5 +1,6 @@
 //! Real HTTP/1.1 upstream servers for the L7 tests (hyper on a tokio runtime of its own), on
-//! loopback, stopped when dropped.
+//! loopback, stopped when dropped; [`Upstream::start_h2`] starts one that speaks HTTP/2 with
+//! prior knowledge (h2c) instead, for `HTTP2` clusters.
 //!
 //! Every server answers with its own name and counts what it saw: connections accepted,
 //! requests served, raw bytes received (so a test can prove a request never reached it).
@@ -14,8 +15,8 @@
 //!
 //! A server can be told to misbehave ([`Upstream::set_fault`]) for the retry tests: answer every
 //! request with a status, never answer, or reset each new connection (RST, by `SO_LINGER` 0)
-//! once its first request head has arrived. [`Upstream::faults`] counts the requests that got
-//! the fault.
+//! once its first request head (h2c: its connection preface) has arrived. [`Upstream::faults`]
+//! counts the requests (or reset connections) that got the fault.
 
 use std::{
     convert::Infallible,
@@ -33,7 +34,7 @@ use std::{
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::{Request, Response, body::Frame, body::Incoming, service::service_fn};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
@@ -112,12 +113,22 @@ impl Upstream {
 
     /// Starts a server named `name` listening on `addr` (port 0: a free one).
     pub fn start_on(name: &str, addr: SocketAddr) -> io::Result<Upstream> {
+        Upstream::start_as(name, addr, false)
+    }
+
+    /// Starts an h2c server (HTTP/2 with prior knowledge) named `name` on a free loopback port.
+    pub fn start_h2(name: &str) -> Upstream {
+        Upstream::start_as(name, SocketAddr::from(([127, 0, 0, 1], 0)), true)
+            .expect("bind upstream")
+    }
+
+    fn start_as(name: &str, addr: SocketAddr, h2: bool) -> io::Result<Upstream> {
         let std_listener = std::net::TcpListener::bind(addr)?;
         let addr = std_listener.local_addr()?;
         let seen = Arc::new(Seen::default());
         let (task_seen, task_name) = (seen.clone(), name.to_owned());
-        let server = Background::spawn(format!("upstream-{name}"), std_listener, |listener| {
-            serve(listener, task_name, task_seen)
+        let server = Background::spawn(format!("upstream-{name}"), std_listener, move |listener| {
+            serve(listener, task_name, task_seen, h2)
         });
         Ok(Upstream {
             addr,
@@ -153,7 +164,7 @@ impl Upstream {
     }
 }
 
-async fn serve(listener: TcpListener, name: String, seen: Arc<Seen>) {
+async fn serve(listener: TcpListener, name: String, seen: Arc<Seen>, h2: bool) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -170,9 +181,15 @@ async fn serve(listener: TcpListener, name: String, seen: Arc<Seen>) {
         let (name, seen) = (name.clone(), seen.clone());
         tokio::spawn(async move {
             let service = service_fn(move |req| answer(req, name.clone(), seen.clone()));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await;
+            let _ = if h2 {
+                hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(io, service)
+                    .await
+            } else {
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await
+            };
         });
     }
 }

@@ -14,6 +14,9 @@
 //!   different ones spread over all three; an unhealthy endpoint moves only its own keys, and
 //!   removing one from the config moves (almost) only its keys.
 //! * **Access log**: one JSON line per request with its fields, into a file; nothing when off.
+//! * **HTTP/2 retries**: the retry story over h2c, to an HTTP/1.1 cluster and to an HTTP/2 one:
+//!   bodiless GETs (and bodiless POSTs where the route allows them) are retried as HTTP/1.1
+//!   requests are; a stream with a body is never sent twice, whatever the route allows.
 //! * **HTTP/2 and gRPC**: h2c streams (forwarded, answered locally, reset by the client) and
 //!   gRPC calls (forwarded, answered with a gRPC status, and one from an HTTP/1.1 client) are
 //!   counted and logged once each, as HTTP/1.1 requests are.
@@ -37,9 +40,9 @@ use strait_e2e::{
         h1_say,
     },
     http::Response,
-    http2::H2Client,
+    http2::{H2Client, H2Response},
     l7::L7Node,
-    upstream::Fault,
+    upstream::{Fault, Upstream},
     wait_until,
 };
 use strait_shm::{StatsRegion, l7stats};
@@ -775,4 +778,209 @@ fn h2_streams_and_grpc_calls_are_counted_and_logged_like_http1_requests() {
         let sum: u64 = lines.iter().map(|l| l[field].as_u64().unwrap()).sum();
         assert_eq!(wait_counter(&n, counter, sum), sum, "{counter}");
     }
+}
+
+/// The routes of [`retry_config`] to the HTTP/1.1 upstreams, and the same three over
+/// `h2.`-prefixed host names to the HTTP/2 cluster `three-h2` of `h2` (h2c upstreams).
+fn h2_retry_config(n: &L7Node, h2: &[Upstream; 3]) -> String {
+    let retry = "retryOn: [reset, 5xx, per-try-timeout], perTryTimeout: 500ms, budgetPercent: 0";
+    let mut routes = String::new();
+    for (prefix, cluster) in [("", "three"), ("h2.", "three-h2")] {
+        for (name, host, extra) in [
+            ("gets", "retry.example", ""),
+            ("posts", "post.example", ""),
+            (
+                "posts-allowed",
+                "post-allowed.example",
+                "allowNonIdempotent: true, ",
+            ),
+        ] {
+            routes.push_str(&format!(
+                r#"
+  - name: {prefix}{name}
+    parentRefs: [web]
+    hostnames: [{prefix}{host}]
+    rules:
+      - backendRefs: [{{ name: {cluster} }}]
+        retry: {{ attempts: 2, {extra}{retry} }}"#
+            ));
+        }
+    }
+    format!(
+        r#"
+listeners:
+  - {{ name: web, address: 127.0.0.1, port: {port}, protocol: HTTP }}
+httpRoutes:{routes}
+clusters:
+  - name: three
+    endpoints: [{{ address: "{a}" }}, {{ address: "{b}" }}, {{ address: "{c}" }}]
+  - name: three-h2
+    protocol: HTTP2
+    endpoints: [{{ address: "{x}" }}, {{ address: "{y}" }}, {{ address: "{z}" }}]
+"#,
+        port = n.port,
+        a = n.upstream(0),
+        b = n.upstream(1),
+        c = n.upstream(2),
+        x = h2[0].addr,
+        y = h2[1].addr,
+        z = h2[2].addr,
+    )
+}
+
+/// One h2c connection to the node, with a runtime to drive it, and the number of streams it
+/// has had answered (each is one request in `l7_requests`).
+struct H2Retries<'a> {
+    n: &'a L7Node,
+    rt: tokio::runtime::Runtime,
+    client: H2Client,
+    answered: u64,
+}
+
+impl H2Retries<'_> {
+    fn connect(n: &L7Node) -> H2Retries<'_> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let client = rt
+            .block_on(H2Client::plain(n.addr()))
+            .unwrap_or_else(|e| fail_with_log(n, "h2c", &e));
+        H2Retries {
+            n,
+            rt,
+            client,
+            answered: 0,
+        }
+    }
+
+    /// A request with `method` on `host` (a body `data` when `body`), answered whole.
+    fn send(&mut self, method: Method, host: &str, body: bool) -> H2Response {
+        let chunks: &[&[u8]] = if body { &[b"data"] } else { &[] };
+        let asked = self.client.request(method, host, "/", &[], chunks);
+        let r = self
+            .rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), asked).await });
+        let r = r.unwrap_or_else(|e| fail_with_log(self.n, host, &e));
+        self.answered += 1;
+        r.unwrap_or_else(|e| fail_with_log(self.n, host, &e))
+    }
+
+    /// `count` GETs on `host`: all must be 200 from beta or gamma.
+    fn gets_avoid_alpha(&mut self, host: &str, count: usize, what: &str) {
+        for i in 0..count {
+            let r = self.send(Method::GET, host, false);
+            assert_eq!(r.status, 200, "{what}, h2 GET {i}: {}", r.text());
+            assert_ne!(r.header("x-upstream"), Some("alpha"), "{what}, h2 GET {i}");
+        }
+    }
+
+    /// `l7_retries` once every stream answered so far is counted (a stream is counted when it
+    /// ends, after its retries).
+    fn retries(&self, requests_before: u64) -> u64 {
+        wait_counter(self.n, "l7_requests", requests_before + self.answered);
+        l7_counter(self.n, "l7_retries")
+    }
+}
+
+/// The HTTP/1.1 retry story over h2c, on the routes to `ups` (`prefix` picks them).
+fn h2_retry_story(c: &mut H2Retries<'_>, ups: &[Upstream; 3], prefix: &str) {
+    let n = c.n;
+    let requests = l7_counter(n, "l7_requests");
+    c.answered = 0;
+    let (gets, posts) = (
+        format!("{prefix}retry.example"),
+        format!("{prefix}post.example"),
+    );
+    let allowed = format!("{prefix}post-allowed.example");
+    let alpha = &ups[0];
+    let mut retries = c.retries(requests);
+
+    for (fault, count) in [(Fault::Reset, 9), (Fault::Status(503), 9), (Fault::Hang, 6)] {
+        alpha.set_fault(fault);
+        let (before, timeouts) = (alpha.faults(), l7_counter(n, "l7_timeouts"));
+        c.gets_avoid_alpha(&gets, count, &format!("{prefix}: alpha {fault:?}"));
+        let faulted = alpha.faults() - before;
+        assert!(faulted >= 1, "{prefix}: round robin never tried alpha");
+        let now = c.retries(requests);
+        assert!(
+            now >= retries + faulted,
+            "{prefix}: {fault:?}, {now} retries"
+        );
+        retries = now;
+        if fault == Fault::Hang {
+            wait_counter(n, "l7_timeouts", timeouts + faulted);
+        }
+    }
+
+    // A stream with a body is never sent twice, whatever its route allows: the POST that
+    // meets alpha's 503 gets it, as alpha sent it.
+    alpha.set_fault(Fault::Status(503));
+    for host in [&posts, &allowed] {
+        let (before, mut failed) = (alpha.faults(), 0);
+        for _ in 0..9 {
+            let r = c.send(Method::POST, host, true);
+            match r.status {
+                503 => {
+                    let answer = (r.header("x-upstream"), r.text());
+                    assert_eq!(answer, (Some("alpha"), "alpha failed".into()), "{host}");
+                    failed += 1;
+                }
+                status => assert_eq!(status, 200, "{host}: {}", r.text()),
+            }
+        }
+        assert!(
+            failed >= 1,
+            "{host}: round robin never sent a POST to alpha"
+        );
+        assert_eq!(
+            alpha.faults() - before,
+            failed,
+            "{host}: each POST tried once"
+        );
+        assert_eq!(
+            c.retries(requests),
+            retries,
+            "{host}: a POST with a body was retried"
+        );
+    }
+
+    // Without a body, a POST is retried where the route allows it.
+    let before = alpha.faults();
+    for i in 0..9 {
+        let r = c.send(Method::POST, &allowed, false);
+        assert_eq!(r.status, 200, "{allowed}, bodiless POST {i}: {}", r.text());
+    }
+    assert!(
+        alpha.faults() > before,
+        "{allowed}: round robin never tried alpha"
+    );
+    let now = c.retries(requests);
+    assert!(now >= retries + alpha.faults() - before, "{now} retries");
+
+    // Every upstream fails: the stream gets the last try's answer as the upstream sent it.
+    for u in ups {
+        u.set_fault(Fault::Status(503));
+    }
+    let retries = c.retries(requests);
+    let r = c.send(Method::GET, &gets, false);
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.text().ends_with(" failed"), "{}", r.text());
+    assert_eq!(
+        c.retries(requests),
+        retries + 2,
+        "{prefix}: both retries made"
+    );
+}
+
+#[test]
+fn h2_streams_are_retried_like_http1_requests_unless_they_have_a_body() {
+    let h2 = ["alpha", "beta", "gamma"].map(Upstream::start_h2);
+    let mut n = L7Node::start();
+    n.apply(&h2_retry_config(&n, &h2));
+    let mut c = H2Retries::connect(&n);
+    // To an HTTP/1.1 cluster, then to an HTTP/2 one.
+    h2_retry_story(&mut c, &n.upstreams, "");
+    h2_retry_story(&mut c, &h2, "h2.");
 }

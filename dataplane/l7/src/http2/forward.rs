@@ -1,21 +1,39 @@
 //! Forwarding one routed HTTP/2 stream: the route's header modifications, an endpoint by the
-//! cluster's policy, a connection (connect failures retried on the route's policy), then the
-//! exchange in the cluster's protocol.
+//! cluster's policy, a connection, then the exchange in the cluster's protocol; a failed try
+//! is retried on another endpoint by the route's policy and the cluster's budget
+//! ([`crate::retry`]), with the rules of HTTP/1.1 (`crate::forward`).
 //!
-//! Invariants (as for HTTP/1.1, `crate::forward`): no endpoint is 503, a connect that fails
-//! after the route's retries is 502, no response head in time is 504 (gRPC: UNAVAILABLE,
-//! UNAVAILABLE, DEADLINE_EXCEEDED); a request counts as in flight on its endpoint for the
-//! whole exchange; once a response has started, a failure resets the stream instead; connect
-//! failures, retries and timeouts are counted, and the stream's record notes its route,
-//! cluster, endpoint and retries.
+//! Invariants:
+//! * As for HTTP/1.1: no endpoint is 503, a connect failure is 502, no response head in time
+//!   is 504 (gRPC: UNAVAILABLE, UNAVAILABLE, DEADLINE_EXCEEDED); the cluster's connect timeout
+//!   applies to each try, the route's per-try timeout (else `response_timeout`) to each try's
+//!   wait for a response head, and the route's request timeout to all tries together.
+//! * A connect failure is retried for any stream: nothing of it left the proxy.
+//! * A stream is *replayable* only when it has no body (its headers ended it: GET, HEAD,
+//!   DELETE… without a body). Only a replayable stream of an idempotent method (or any method
+//!   when the route allows others) is retried after a reset or close before a response head, a
+//!   5xx status, or a per-try timeout. A stream with a body (every gRPC call) is never sent
+//!   twice: its body is relayed frame by frame and is gone once it went upstream.
+//! * A 5xx status is judged before anything of the response reaches the client: a status the
+//!   policy would retry, on a try after which a retry is still possible (attempts left, room
+//!   in the budget), is held back and its response dropped (an HTTP/1.1 connection is closed,
+//!   not pooled; an HTTP/2 stream is reset, its connection kept for other streams).
+//! * When no more try is made, the client gets: the last held-back status (as a proxy answer
+//!   naming it), else 504 when the request timeout ran out, else the last failure's answer; a
+//!   last try's 5xx is not held back and reaches the client as the upstream sent it.
+//! * Each retry goes to an endpoint not tried yet when the policy gives one; it is counted
+//!   (`l7_retries`, and in the stream's record) and holds a retry of the cluster's budget,
+//!   which counts the stream as a request in flight for its whole life; timeouts are counted
+//!   per try (`l7_timeouts`). A request counts as in flight on its endpoint for each exchange.
+//! * Once a response has started, a failure resets the stream instead of answering.
 
-use std::net::SocketAddr;
+use std::{borrow::Cow, net::SocketAddr, time::Instant};
 
 use h2::{Reason, RecvStream};
 use http::request::Parts;
 use strait_http1::BodyFraming;
 use strait_shm::l7stats::counter;
-use strait_table::{ModDirection, UpstreamProtocol, retry_on};
+use strait_table::{ModDirection, UpstreamProtocol};
 use tracing::debug;
 
 use super::server::{Answer, Origin};
@@ -24,6 +42,7 @@ use crate::generation::Generation;
 use crate::headers::{self, Mods};
 use crate::io::millis;
 use crate::lb::InFlight;
+use crate::retry::{Failure, HoldBack, Policy, RetryGuard};
 use crate::route::{Request, choose_endpoint};
 use crate::upstream::{self, Security};
 use crate::worker::Shared;
@@ -46,6 +65,9 @@ pub(super) enum Failed {
     Stale,
     /// Nothing was answered yet: answer this.
     Answer(u16, &'static str),
+    /// The try failed with this [`Failure`] before anything was answered: retry it if the
+    /// policy allows, else answer this status and reason.
+    Try(Failure, u16, &'static str),
     /// The response broke off (or the client left): reset the stream.
     Reset,
 }
@@ -77,8 +99,7 @@ pub(super) async fn forward(
     let response_mods = Mods::of(image, route, ModDirection::Response);
     let h2 = record.upstream_protocol() == Some(UpstreamProtocol::Http2);
     let usable = |slot: u32| shared.usable(slot);
-    let choose = || choose_endpoint(t.generation, t.cluster, t.req, &usable, &shared.rng);
-    let mut chosen = match choose() {
+    let mut chosen = match choose_endpoint(t.generation, t.cluster, t.req, &usable, &shared.rng) {
         Ok(chosen) => chosen,
         Err(why) => return answer.fail(503, &why.describe(name)),
     };
@@ -112,19 +133,28 @@ pub(super) async fn forward(
             return answer.fail(502, &message);
         }
     };
+    // Replayable only without a body (see the module invariants).
+    let policy = Policy::of(route, t.req.head.method, body.is_end_stream());
     let connect_timeout = millis(record.connect_timeout_ms).unwrap_or(shared.opts.connect_timeout);
-    let response_timeout = millis(route.timeout_ms).unwrap_or(shared.opts.response_timeout);
-    let attempts = 1 + if route.retries_on(retry_on::CONNECT_FAILURE) {
-        u32::from(route.retry_attempts)
-    } else {
-        0
-    };
+    let per_try = millis(route.per_try_timeout_ms);
+    let deadline = millis(route.timeout_ms).map(|t| Instant::now() + t);
     let state = t.generation.cluster_state(t.cluster);
+    let _request = state.map(|s| s.budget.request());
     let metrics = &shared.metrics;
-    let (mut failures, mut fresh) = (0, false);
+    let mut tried: Vec<u32> = Vec::new();
+    let mut _retry: Option<RetryGuard<'_>> = None;
+    let (mut retries, mut last_status, mut fresh) = (0, None, false);
     loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let connect_within = left.map_or(connect_timeout, |l| l.min(connect_timeout));
+        let try_limit = per_try.unwrap_or(shared.opts.response_timeout);
+        let per_try_bound = per_try.is_some() && left.is_none_or(|l| try_limit <= l);
+        let response_timeout = left.map_or(try_limit, |l| l.min(try_limit));
+        let retry_left = retries < policy.retries
+            && state.is_none_or(|s| s.budget.has_room(policy.budget_percent));
+        let hold_back = HoldBack::new(policy, retry_left);
         let result = if let Some(req) = &h2_req {
-            match to_h2::client(shared, chosen.addr, &security, connect_timeout, fresh).await {
+            match to_h2::client(shared, chosen.addr, &security, connect_within, fresh).await {
                 Ok(client) => {
                     let _in_flight = InFlight::begin(state, chosen.pos);
                     answer.record.tried(chosen.addr);
@@ -132,13 +162,14 @@ pub(super) async fn forward(
                         req: req.clone(),
                         response_mods: &response_mods,
                         response_timeout,
+                        hold_back,
                     };
-                    Some(x.run(client, &mut body, answer).await)
+                    Ok(x.run(client, &mut body, answer).await)
                 }
-                Err(e) => connect_failed(shared, chosen.addr, name, &e),
+                Err(e) => Err(e),
             }
         } else {
-            match upstream::connect(shared, chosen.addr, &security, connect_timeout, fresh).await {
+            match upstream::connect(shared, chosen.addr, &security, connect_within, fresh).await {
                 Ok(up) => {
                     let _in_flight = InFlight::begin(state, chosen.pos);
                     answer.record.tried(chosen.addr);
@@ -149,48 +180,85 @@ pub(super) async fn forward(
                         chunked: framing == BodyFraming::Chunked,
                         response_mods: &response_mods,
                         response_timeout,
+                        hold_back,
                         record: answer.record,
                     };
-                    Some(x.run(up, &mut body, answer.respond).await)
+                    Ok(x.run(up, &mut body, answer.respond).await)
                 }
-                Err(e) => connect_failed(shared, chosen.addr, name, &e),
+                Err(e) => Err(e),
             }
         };
-        match result {
-            Some(Ok(())) => return,
-            Some(Err(Failed::Stale)) if !fresh => fresh = true,
-            Some(Err(Failed::Stale)) => return answer.fail(502, "upstream connection failed"),
-            Some(Err(Failed::Answer(status, reason))) => {
-                if status == 504 {
-                    metrics.inc(counter::TIMEOUTS);
-                }
-                return answer.fail(status, reason);
+        let (failure, status, reason): (_, u16, Cow<'static, str>) = match result {
+            Ok(Ok(())) => return,
+            Ok(Err(Failed::Stale)) if !fresh => {
+                fresh = true;
+                continue;
             }
-            Some(Err(Failed::Reset)) => return answer.respond.send_reset(Reason::INTERNAL_ERROR),
-            None => {
-                failures += 1;
-                if failures >= attempts {
-                    let message = format!("cannot connect to an endpoint of cluster {name}");
-                    return answer.fail(502, &message);
-                }
-                metrics.inc(counter::RETRIES);
-                answer.record.retried();
-                match choose() {
-                    Ok(next) => chosen = next,
-                    Err(why) => return answer.fail(503, &why.describe(name)),
-                }
+            Ok(Err(Failed::Stale)) => (None, 502, "upstream connection failed".into()),
+            Ok(Err(Failed::Answer(status, reason))) => (None, status, reason.into()),
+            Ok(Err(Failed::Try(failure, status, reason))) => {
+                debug!(cluster = name, endpoint = %chosen.addr, ?failure, "try failed");
+                let failure = match failure {
+                    Failure::PerTryTimeout => {
+                        metrics.inc(counter::TIMEOUTS);
+                        // The request's own deadline is not retried.
+                        per_try_bound.then_some(failure)
+                    }
+                    Failure::Status(s) => {
+                        last_status = Some(s);
+                        Some(failure)
+                    }
+                    other => Some(other),
+                };
+                (failure, status, reason.into())
             }
+            Ok(Err(Failed::Reset)) => return answer.respond.send_reset(Reason::INTERNAL_ERROR),
+            Err(e) => {
+                connect_failed(shared, chosen.addr, name, &e);
+                let reason = format!("cannot connect to an endpoint of cluster {name}");
+                (Some(Failure::Connect), 502, reason.into())
+            }
+        };
+        tried.push(chosen.slot);
+        let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
+        let retry =
+            failure.filter(|&f| policy.allows(f) && retries < policy.retries && !out_of_time);
+        let granted = match (retry, state) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(_), Some(s)) => match s.budget.try_retry(policy.budget_percent) {
+                Some(guard) => {
+                    _retry = Some(guard);
+                    true
+                }
+                None => {
+                    metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
+                    false
+                }
+            },
+        };
+        if !granted {
+            return match last_status {
+                Some(s) => answer.fail(s, &format!("upstream answered {s}")),
+                None if out_of_time => answer.fail(504, "upstream did not answer in time"),
+                None => answer.fail(status, &reason),
+            };
         }
+        metrics.inc(counter::RETRIES);
+        answer.record.retried();
+        retries += 1;
+        fresh = false;
+        let untried = |slot: u32| shared.usable(slot) && !tried.contains(&slot);
+        chosen = match choose_endpoint(t.generation, t.cluster, t.req, &untried, &shared.rng)
+            .or_else(|_| choose_endpoint(t.generation, t.cluster, t.req, &usable, &shared.rng))
+        {
+            Ok(next) => next,
+            Err(why) => return answer.fail(503, &why.describe(name)),
+        };
     }
 }
 
-fn connect_failed<T>(
-    shared: &Shared,
-    addr: SocketAddr,
-    cluster: &str,
-    e: &std::io::Error,
-) -> Option<T> {
+fn connect_failed(shared: &Shared, addr: SocketAddr, cluster: &str, e: &std::io::Error) {
     shared.metrics.inc(counter::CONNECT_FAILURES);
     debug!(cluster, endpoint = %addr, error = %e, "connect failed");
-    None
 }

@@ -10,7 +10,9 @@
 //! were complete and the response did not end with the connection; once a response byte was
 //! written, a failure drops the connection instead of answering. The request's entry gets
 //! the endpoint, the response's status, and the bytes both ways (the body as decoded going
-//! up, everything written coming down), as `crate::forward` gives it for HTTP/1.1.
+//! up, everything written coming down), as `crate::forward` gives it for HTTP/1.1. Of the
+//! route's retry policy only connect failures are retried here (nothing of the request left
+//! the proxy); resets, 5xx statuses and per-try timeouts are answered as they are.
 
 use std::{cell::Cell, pin::pin, time::Duration};
 
@@ -157,7 +159,7 @@ pub(crate) async fn forward(
                     .answer(head, 502, b"upstream connection failed\n", true)
                     .await;
             }
-            Err(Failed::Answer(status, reason)) => {
+            Err(Failed::Answer(status, reason) | Failed::Try(_, status, reason)) => {
                 if status == 504 {
                     metrics.inc(counter::TIMEOUTS);
                 }

@@ -7,7 +7,10 @@
 //! frame's bytes are released to the client's window only once written upstream, and a
 //! response chunk is read from the upstream only once the previous one went into the client
 //! stream's window. The upstream connection goes back to the pool only after a clean exchange
-//! (both bodies whole, keep-alive, nothing left unread).
+//! (both bodies whole, keep-alive, nothing left unread). A response whose status is held back
+//! (`HoldBack`, the stream will be retried) sends nothing to the client, and its connection is
+//! closed. A failure before the response head is a [`Failed::Try`]: a reset or close
+//! ([`Failure::Reset`]), no head in time ([`Failure::PerTryTimeout`]), a held-back status.
 
 use std::{cell::Cell, io, pin::pin, time::Duration, time::Instant};
 
@@ -28,6 +31,7 @@ use crate::headers::Mods;
 use crate::io::{Inbound, within, write_all};
 use crate::pool::PeerKey;
 use crate::proxy::Upstream;
+use crate::retry::{Failure, HoldBack};
 use crate::stream::Stream;
 use crate::worker::Shared;
 
@@ -47,6 +51,8 @@ pub(super) struct Exchange<'a> {
     pub(super) response_mods: &'a Mods<'a>,
     /// From now until the response head has arrived.
     pub(super) response_timeout: Duration,
+    /// Statuses not to forward, because the stream will be retried.
+    pub(super) hold_back: HoldBack,
     /// The stream's record: the response's status and the body bytes both ways.
     pub(super) record: &'a Record<'a>,
 }
@@ -60,6 +66,8 @@ enum Down {
     Timeout,
     /// A response the proxy cannot forward.
     Bad,
+    /// A response head with a status held back (nothing went to the client).
+    Held(u16),
     /// The body broke off after the response started, or the client left (or reset).
     Broken,
 }
@@ -101,8 +109,19 @@ impl Exchange<'_> {
                 match e {
                     _ if started.get() => Err(Failed::Reset),
                     Down::NoResponse if up.reused && bodiless && !heard.get() => Err(Failed::Stale),
-                    Down::NoResponse => Err(Failed::Answer(502, "upstream connection failed")),
-                    Down::Timeout => Err(Failed::Answer(504, "upstream did not answer in time")),
+                    Down::NoResponse => Err(Failed::Try(
+                        Failure::Reset,
+                        502,
+                        "upstream connection failed",
+                    )),
+                    Down::Timeout => Err(Failed::Try(
+                        Failure::PerTryTimeout,
+                        504,
+                        "upstream did not answer in time",
+                    )),
+                    Down::Held(status) => {
+                        Err(Failed::Try(Failure::Status(status), 502, "upstream failed"))
+                    }
                     Down::Bad => Err(Failed::Answer(502, "bad response from upstream")),
                     Down::Broken => Err(Failed::Reset),
                 }
@@ -165,6 +184,9 @@ impl Exchange<'_> {
         let (framing, keep_alive, status) = (head.framing, head.keep_alive, head.status);
         if framing == BodyFraming::Tunnel {
             return Err(Down::Bad);
+        }
+        if self.hold_back.holds(status) {
+            return Err(Down::Held(status));
         }
         let resp =
             head::h2_response(&head, &inbound.buf[..len], self.response_mods).ok_or(Down::Bad)?;

@@ -11,6 +11,10 @@
 //!   taking it (the `send_request` call itself failed), never once a stream was opened.
 //! * Upload and download run at once (bidirectional streaming); the response timeout bounds
 //!   the wait for the response head only.
+//! * A failure before the response head is a [`Failed::Try`]: the stream or its connection
+//!   failed ([`Failure::Reset`]), no head in time ([`Failure::PerTryTimeout`]), or a status held
+//!   back because the stream will be retried (`HoldBack`): that response is dropped, which
+//!   resets its upstream stream, and nothing of it reaches the client; the connection stays.
 
 use std::{cell::RefCell, collections::HashMap, io, net::SocketAddr, pin::pin, time::Duration};
 
@@ -30,6 +34,7 @@ use super::{
 use crate::headers::Mods;
 use crate::io::within;
 use crate::pool::PeerKey;
+use crate::retry::{Failure, HoldBack};
 use crate::upstream::{self, Security};
 use crate::worker::Shared;
 
@@ -89,6 +94,8 @@ pub(super) struct Exchange<'a> {
     pub(super) req: Request<()>,
     pub(super) response_mods: &'a Mods<'a>,
     pub(super) response_timeout: Duration,
+    /// Statuses not to forward, because the stream will be retried.
+    pub(super) hold_back: HoldBack,
 }
 
 impl Exchange<'_> {
@@ -116,21 +123,30 @@ impl Exchange<'_> {
         let respond = &mut *answer.respond;
         let timeout = self.response_timeout;
         let mods = self.response_mods;
+        let hold_back = self.hold_back;
         let download = pin!(async move {
             let resp = match unless_reset(respond, pin!(within(timeout, response))).await {
                 // The client cancelled: dropping the request resets it upstream.
                 None => return Err(Failed::Reset),
-                Some(Err(_)) => return Err(Failed::Answer(504, "upstream did not answer in time")),
+                Some(Err(_)) => {
+                    let reason = "upstream did not answer in time";
+                    return Err(Failed::Try(Failure::PerTryTimeout, 504, reason));
+                }
                 Some(Ok(Err(e))) => {
                     debug!(error = %e, "h2 upstream failed before a response");
-                    return Err(Failed::Answer(502, "upstream connection failed"));
+                    let reason = "upstream connection failed";
+                    return Err(Failed::Try(Failure::Reset, 502, reason));
                 }
                 Some(Ok(Ok(resp))) => resp,
             };
+            let status = resp.status().as_u16();
+            if hold_back.holds(status) {
+                // Dropping the response resets its stream upstream.
+                return Err(Failed::Try(Failure::Status(status), 502, "upstream failed"));
+            }
             let (mut parts, mut up_body) = resp.into_parts();
             head::clean(&mut parts.headers, mods);
             let end = up_body.is_end_stream();
-            let status = parts.status.as_u16();
             let send = respond
                 .send_response(Response::from_parts(parts, ()), end)
                 .map_err(|_| Failed::Reset)?;
