@@ -41,7 +41,7 @@ use crate::io::millis;
 use crate::lb::InFlight;
 use crate::proxy::{self, Exchange, Facts, Outcome, Tally};
 use crate::replay::Replay;
-use crate::retry::{Failure, HoldBack, Policy, RetryGuard};
+use crate::retry::{Failure, HoldBack, NoRetry, Policy, RetryGuard};
 use crate::route::{Request, choose_endpoint};
 use crate::upstream::{Security, connect};
 
@@ -223,21 +223,17 @@ pub(crate) async fn forward(
         };
         tried.push(chosen.slot);
         let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
-        let retry = failure
-            .filter(|&f| policy.allows(f) && client.entry.retries < policy.retries && !out_of_time);
-        let granted = match (retry, state) {
-            (None, _) => false,
-            (Some(_), None) => true,
-            (Some(_), Some(s)) => match s.budget.try_retry(policy.budget_percent) {
-                Some(guard) => {
-                    _retry = Some(guard);
-                    true
-                }
-                None => {
-                    metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
-                    false
-                }
-            },
+        let budget = state.map(|s| &s.budget);
+        let granted = match policy.next_try(failure, client.entry.retries, out_of_time, budget) {
+            Ok(guard) => {
+                _retry = guard;
+                true
+            }
+            Err(NoRetry::Budget) => {
+                metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
+                false
+            }
+            Err(NoRetry::Policy) => false,
         };
         if !granted {
             let (status, reason) = match last_status {

@@ -43,6 +43,15 @@ pub(crate) enum Failure {
     PerTryTimeout,
 }
 
+/// Why [`Policy::next_try`] gives no retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NoRetry {
+    /// The failure, the method, the body, the attempts or the deadline rule it out.
+    Policy,
+    /// The cluster's retry budget has no room (counted as `l7_retry_budget_exhausted`).
+    Budget,
+}
+
 /// A route's retry policy as it applies to one request; see the module invariants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Policy {
@@ -81,6 +90,29 @@ impl Policy {
     /// allows it and its body is replayable (the route's attempts aside).
     pub(crate) fn resendable(&self) -> bool {
         self.resendable
+    }
+
+    /// The retry of a try that failed with `failure` (`None`: a failure never retried), after
+    /// `retries` retries, if the policy, the attempts, the request's deadline (`out_of_time`)
+    /// and the cluster's `budget` allow it: the budget's guard for it (none without a budget).
+    pub(crate) fn next_try<'b>(
+        &self,
+        failure: Option<Failure>,
+        retries: u32,
+        out_of_time: bool,
+        budget: Option<&'b Budget>,
+    ) -> Result<Option<RetryGuard<'b>>, NoRetry> {
+        match failure {
+            Some(f) if self.allows(f) && retries < self.retries && !out_of_time => {}
+            _ => return Err(NoRetry::Policy),
+        }
+        match budget {
+            None => Ok(None),
+            Some(b) => b
+                .try_retry(self.budget_percent)
+                .map(Some)
+                .ok_or(NoRetry::Budget),
+        }
     }
 
     /// Whether a try that failed with `failure` may be retried (attempts and budget aside).
@@ -214,6 +246,40 @@ mod tests {
         assert!(!five.allows(Failure::Connect));
         let none = Policy::of(&route(0, retry_on::ALL, 0), Method::Get, true);
         assert!(!none.allows(Failure::Connect), "no attempts, no retry");
+    }
+
+    #[test]
+    fn a_next_try_needs_the_policy_an_attempt_the_time_and_the_budget() {
+        let p = Policy::of(&route(2, retry_on::ALL, 0), Method::Get, true);
+        let reset = Some(Failure::Reset);
+        assert!(matches!(p.next_try(reset, 0, false, None), Ok(None)));
+        assert_eq!(
+            p.next_try(None, 0, false, None).err(),
+            Some(NoRetry::Policy)
+        );
+        assert_eq!(
+            p.next_try(reset, 2, false, None).err(),
+            Some(NoRetry::Policy)
+        );
+        assert_eq!(
+            p.next_try(reset, 0, true, None).err(),
+            Some(NoRetry::Policy)
+        );
+        let budget = Budget::default();
+        let _requests: Vec<_> = (0..100).map(|_| budget.request()).collect();
+        let held: Vec<_> = (0..MIN_RETRIES)
+            .map(|_| p.next_try(reset, 0, false, Some(&budget)))
+            .collect();
+        assert!(held.iter().all(|g| matches!(g, Ok(Some(_)))));
+        let capped = Policy {
+            budget_percent: 1,
+            ..p
+        };
+        assert_eq!(
+            capped.next_try(reset, 0, false, Some(&budget)).err(),
+            Some(NoRetry::Budget),
+            "1 % of 100 requests is below the minimum already held"
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ use crate::generation::Generation;
 use crate::headers::{self, Mods};
 use crate::io::millis;
 use crate::lb::InFlight;
-use crate::retry::{Failure, HoldBack, Policy, RetryGuard};
+use crate::retry::{Failure, HoldBack, NoRetry, Policy, RetryGuard};
 use crate::route::{Request, choose_endpoint};
 use crate::upstream::{self, Security};
 use crate::worker::Shared;
@@ -221,21 +221,17 @@ pub(super) async fn forward(
         };
         tried.push(chosen.slot);
         let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
-        let retry =
-            failure.filter(|&f| policy.allows(f) && retries < policy.retries && !out_of_time);
-        let granted = match (retry, state) {
-            (None, _) => false,
-            (Some(_), None) => true,
-            (Some(_), Some(s)) => match s.budget.try_retry(policy.budget_percent) {
-                Some(guard) => {
-                    _retry = Some(guard);
-                    true
-                }
-                None => {
-                    metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
-                    false
-                }
-            },
+        let budget = state.map(|s| &s.budget);
+        let granted = match policy.next_try(failure, retries, out_of_time, budget) {
+            Ok(guard) => {
+                _retry = guard;
+                true
+            }
+            Err(NoRetry::Budget) => {
+                metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
+                false
+            }
+            Err(NoRetry::Policy) => false,
         };
         if !granted {
             return match last_status {
