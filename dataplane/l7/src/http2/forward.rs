@@ -222,17 +222,11 @@ pub(super) async fn forward(
         tried.push(chosen.slot);
         let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
         let budget = state.map(|s| &s.budget);
-        let granted = match policy.next_try(failure, retries, out_of_time, budget) {
-            Ok(guard) => {
-                _retry = guard;
-                true
-            }
-            Err(NoRetry::Budget) => {
-                metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
-                false
-            }
-            Err(NoRetry::Policy) => false,
-        };
+        let next = policy.next_try(failure, retries, out_of_time, budget);
+        if next.as_ref().is_err_and(|e| *e == NoRetry::Budget) {
+            metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
+        }
+        let granted = next.map(|guard| _retry = guard).is_ok();
         if !granted {
             return match last_status {
                 Some(s) => answer.fail(s, &format!("upstream answered {s}")),
