@@ -1,19 +1,20 @@
-//! Answering new flows no backend takes ([`crate::NoBackend::Refuse`]) and packets to a SNAT
-//! address of no connection: the reset or ICMP port unreachable of `strait_l4::refuse`; and
-//! packets too large for a tunnel: the ICMP
-//! "fragmentation needed" / "packet too big" of `strait_l4::too_big`. Both at a bounded rate.
+//! Answering a frame in place instead of forwarding it, at a bounded rate: a new flow no
+//! backend takes ([`crate::NoBackend::Refuse`]) and a packet to a SNAT address of no
+//! connection get the reset or ICMP port unreachable of `strait_l4::refuse`; a packet too large
+//! for its tunnel gets the ICMP "fragmentation needed" / "packet too big" of
+//! `strait_l4::too_big`.
 //!
 //! # Invariants
-//! * A worker sends at most [`BURST`] refusals at once and [`PER_SECOND`] a second after
-//!   that (a token bucket on the pipeline's clock), so a flood at a VIP without backends is
-//!   answered at a bounded rate, never amplified: each answer is no larger than its packet
-//!   or an ICMP error's quote limit.
-//! * A flow without a backend is answered (`tx` and `refused_no_backend`) or dropped
-//!   (`drop_no_backend`), never both; so is a packet to a SNAT address of no connection
-//!   (`refused_no_connection` or `drop_no_connection`); a packet too big for its tunnel is answered (`tx` and
-//!   `too_big_sent`) or dropped (`drop_too_big`), never both. Neither is ever sent on.
+//! * A worker sends at most [`BURST`] answers at once and [`PER_SECOND`] a second after that
+//!   (one token bucket on the pipeline's clock for all three), so a flood is answered at a
+//!   bounded rate, never amplified: each answer is no larger than its packet or an ICMP
+//!   error's quote limit. A frame that gets no answer (a reset, a group source) spends no
+//!   token.
+//! * Each frame is answered (`tx` and its answer's counter: `refused_no_backend`,
+//!   `refused_no_connection`, `too_big_sent`) or dropped (`drop_no_backend`,
+//!   `drop_no_connection`, `drop_too_big`), never both, and never sent on.
 
-use strait_l4::refuse;
+use strait_l4::{RefuseError, refuse};
 use strait_packet::Parsed;
 
 use crate::counters::counter;
@@ -55,13 +56,9 @@ impl Refusals {
         self.tokens > 0
     }
 
-    /// Takes a token at `now`, if there is one.
-    fn take(&mut self, now: u64) -> bool {
-        let ok = self.available(now);
-        if ok {
-            self.tokens -= 1;
-        }
-        ok
+    /// Spends a token [`Refusals::available`] found.
+    fn spend(&mut self) {
+        self.tokens = self.tokens.saturating_sub(1);
     }
 }
 
@@ -70,18 +67,16 @@ impl Pipeline {
     #[cold]
     #[inline(never)]
     pub(crate) fn no_backend(&mut self, buf: &mut [u8], len: usize, parsed: &Parsed) -> Action {
-        // A frame that is not refused (a reset) spends no token.
-        if self.node.no_backend == NoBackend::Refuse
-            && self.refusals.available(self.now)
-            && let Ok(n) = refuse(buf, len, parsed)
-        {
-            self.refusals.take(self.now);
-            self.counters.inc(counter::REFUSED_NO_BACKEND);
-            self.counters.inc(counter::TX);
-            return Action::Tx(n);
+        let sent = counter::REFUSED_NO_BACKEND;
+        match self.node.no_backend {
+            NoBackend::Refuse => {
+                self.answer(buf, len, parsed, refuse, sent, counter::DROP_NO_BACKEND)
+            }
+            NoBackend::Drop => {
+                self.counters.inc(counter::DROP_NO_BACKEND);
+                Action::Drop
+            }
         }
-        self.counters.inc(counter::DROP_NO_BACKEND);
-        Action::Drop
     }
 
     /// A packet to a SNAT address that belongs to no connection (one that expired or was
@@ -91,21 +86,12 @@ impl Pipeline {
     #[cold]
     #[inline(never)]
     pub(crate) fn no_connection(&mut self, buf: &mut [u8], len: usize, parsed: &Parsed) -> Action {
-        if self.refusals.available(self.now)
-            && let Ok(n) = refuse(buf, len, parsed)
-        {
-            self.refusals.take(self.now);
-            self.counters.inc(counter::REFUSED_NO_CONNECTION);
-            self.counters.inc(counter::TX);
-            return Action::Tx(n);
-        }
-        self.counters.inc(counter::DROP_NO_CONNECTION);
-        Action::Drop
+        let (sent, dropped) = (counter::REFUSED_NO_CONNECTION, counter::DROP_NO_CONNECTION);
+        self.answer(buf, len, parsed, refuse, sent, dropped)
     }
 
     /// A packet too large for the tunnel to its backend: not sent on; its source is told the
-    /// path takes `mtu` bytes ("fragmentation needed" / "packet too big", within the same
-    /// rate as refusals) unless it is IPv4 that may be fragmented.
+    /// path takes `mtu` bytes unless it is IPv4 that may be fragmented.
     #[cold]
     #[inline(never)]
     pub(crate) fn too_big(
@@ -115,15 +101,38 @@ impl Pipeline {
         parsed: &Parsed,
         mtu: usize,
     ) -> Action {
+        let build = |b: &mut [u8], n, p: &Parsed| strait_l4::too_big(b, n, p, mtu);
+        self.answer(
+            buf,
+            len,
+            parsed,
+            build,
+            counter::TOO_BIG_SENT,
+            counter::DROP_TOO_BIG,
+        )
+    }
+
+    /// Turns the frame into the answer `build` makes of it and sends it back, counting `sent`
+    /// (and `tx`), when the rate allows and `build` gives one; else drops it, counting
+    /// `dropped` (see the module invariants).
+    fn answer(
+        &mut self,
+        buf: &mut [u8],
+        len: usize,
+        parsed: &Parsed,
+        build: impl FnOnce(&mut [u8], usize, &Parsed) -> Result<usize, RefuseError>,
+        sent: usize,
+        dropped: usize,
+    ) -> Action {
         if self.refusals.available(self.now)
-            && let Ok(n) = strait_l4::too_big(buf, len, parsed, mtu)
+            && let Ok(n) = build(buf, len, parsed)
         {
-            self.refusals.take(self.now);
-            self.counters.inc(counter::TOO_BIG_SENT);
+            self.refusals.spend();
+            self.counters.inc(sent);
             self.counters.inc(counter::TX);
             return Action::Tx(n);
         }
-        self.counters.inc(counter::DROP_TOO_BIG);
+        self.counters.inc(dropped);
         Action::Drop
     }
 }
@@ -135,17 +144,24 @@ mod tests {
     #[test]
     fn the_bucket_allows_a_burst_then_the_rate() {
         let mut r = Refusals::default();
+        let mut take = |now: u64| {
+            let ok = r.available(now);
+            if ok {
+                r.spend();
+            }
+            ok
+        };
         let t0 = 5_000_000_000;
-        let burst = (0..BURST * 2).filter(|_| r.take(t0)).count() as u64;
+        let burst = (0..BURST * 2).filter(|_| take(t0)).count() as u64;
         // The first call also earned tokens for the time since 0, capped at BURST.
         assert_eq!(burst, BURST);
-        assert!(!r.take(t0 + NS_PER_TOKEN - 1));
-        assert!(r.take(t0 + NS_PER_TOKEN));
-        assert!(!r.take(t0 + NS_PER_TOKEN));
+        assert!(!take(t0 + NS_PER_TOKEN - 1));
+        assert!(take(t0 + NS_PER_TOKEN));
+        assert!(!take(t0 + NS_PER_TOKEN));
         // One second later: PER_SECOND more, but never above BURST.
         let later = t0 + NS_PER_TOKEN + 1_000_000_000;
         assert_eq!(
-            (0..PER_SECOND).filter(|_| r.take(later)).count() as u64,
+            (0..PER_SECOND).filter(|_| take(later)).count() as u64,
             BURST
         );
     }
