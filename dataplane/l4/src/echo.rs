@@ -38,8 +38,8 @@ pub fn reply(frame: &mut [u8], len: usize, parsed: &Parsed) -> Option<usize> {
     if l4.flow.proto != proto || l4.more_fragments || end > len || l3 < 12 || at < l3 {
         return None;
     }
-    let (src, _) = refuse::addresses(frame, l3, l4.flow.family)?;
-    if !refuse::unicast(frame, &src, l4.flow.family) {
+    let sent = refuse::addresses(frame, l3, l4.flow.family)?;
+    if !refuse::unicast(frame, &sent) {
         return None;
     }
     let message = frame.get(at..end)?;
@@ -70,8 +70,6 @@ pub fn reply(frame: &mut [u8], len: usize, parsed: &Parsed) -> Option<usize> {
     }
     frame[at] = answer;
     frame[at + 2..at + 4].copy_from_slice(&sum.to_be_bytes());
-    let (macs, _) = frame.split_at_mut(12);
-    let (a, b) = macs.split_at_mut(6);
-    a.swap_with_slice(b);
+    refuse::swap_macs(frame);
     Some(end)
 }

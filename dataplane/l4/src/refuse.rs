@@ -20,10 +20,12 @@
 //!   RFC 1812 §4.3.2.3) or 1280 (IPv6, RFC 4443 §2.4 (c)) and in the frame's buffer.
 
 use strait_packet::ip::protocol;
-use strait_packet::{Family, Kind, Parsed, checksum, icmp, icmpv6, tcp};
+use strait_packet::{Family, Kind, L4, Parsed, checksum, icmp, icmpv6, tcp};
 
-/// TTL / hop limit of an answer.
-pub const TTL: u8 = 64;
+use crate::encap::{OUTER_TTL, Outer};
+
+/// TTL / hop limit of an answer: the one every header the node writes carries.
+pub const TTL: u8 = OUTER_TTL;
 
 /// Largest IPv4 packet carrying an ICMP error.
 const ICMP_V4_MAX: usize = 576;
@@ -32,10 +34,10 @@ const ICMP_V6_MAX: usize = 1280;
 /// ICMPv6 destination unreachable code: port unreachable.
 const V6_PORT_UNREACHABLE: u8 = 4;
 
-const TCP_FIN: u8 = 0x01;
-const TCP_SYN: u8 = 0x02;
-const TCP_RST: u8 = 0x04;
-const TCP_ACK: u8 = 0x10;
+const TCP_FIN: u8 = tcp::Flags::FIN.0;
+const TCP_SYN: u8 = tcp::Flags::SYN.0;
+const TCP_RST: u8 = tcp::Flags::RST.0;
+const TCP_ACK: u8 = tcp::Flags::ACK.0;
 
 /// Why a frame was not turned into a refusal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -62,116 +64,59 @@ pub enum RefuseError {
 /// a reset or an ICMP port unreachable. Returns the answer's length; `frame` may be longer
 /// than `len` (room for a quote).
 pub fn refuse(frame: &mut [u8], len: usize, parsed: &Parsed) -> Result<usize, RefuseError> {
-    let Kind::Ip(l4) = &parsed.kind else {
-        return Err(RefuseError::Protocol);
-    };
-    let (l3, family) = (parsed.l3_offset, l4.flow.family);
-    if l4.ip_end > len || len > frame.len() || l3 < 12 {
-        return Err(RefuseError::Truncated);
-    }
-    let (src, dst) = addresses(frame, l3, family).ok_or(RefuseError::Truncated)?;
-    if !unicast(frame, &src, family) {
-        return Err(RefuseError::NotUnicast);
-    }
+    let (l4, answer) = answerable(frame, len, parsed)?;
+    let l3 = parsed.l3_offset;
     let n = match l4.flow.proto {
-        protocol::TCP => reset(frame, l3, l4, family, (dst, src))?,
-        protocol::UDP => unreachable(frame, l3, l4.ip_end, family, (dst, src))?,
+        protocol::TCP => reset(frame, l3, l4, answer)?,
+        protocol::UDP => unreachable(frame, l3, l4.ip_end, answer)?,
         _ => return Err(RefuseError::Protocol),
     };
     swap_macs(frame);
     Ok(n)
 }
 
-/// An address of either family: IPv4 in the first four bytes.
-pub(crate) type Addr = [u8; 16];
+/// The checks every answer makes before its first write: an IP frame whose offsets lie
+/// within `len` and the buffer, from one host. Returns its transport layer and the answer's
+/// IP addresses (the packet's, the other way round).
+fn answerable<'p>(
+    frame: &[u8],
+    len: usize,
+    parsed: &'p Parsed,
+) -> Result<(&'p L4, Outer), RefuseError> {
+    let Kind::Ip(l4) = &parsed.kind else {
+        return Err(RefuseError::Protocol);
+    };
+    let l3 = parsed.l3_offset;
+    if l4.ip_end > len || len > frame.len() || l3 < 12 {
+        return Err(RefuseError::Truncated);
+    }
+    let sent = addresses(frame, l3, l4.flow.family).ok_or(RefuseError::Truncated)?;
+    if !unicast(frame, &sent) {
+        return Err(RefuseError::NotUnicast);
+    }
+    Ok((l4, sent.reversed()))
+}
 
-/// True if the frame came from one host: a unicast Ethernet source and an IP source that is
-/// neither unspecified, multicast nor broadcast (RFC 1122 §3.2.2, RFC 4443 §2.4 (e)): an answer
-/// never goes to a group.
-pub(crate) fn unicast(frame: &[u8], src: &Addr, family: Family) -> bool {
+/// True if the frame came from one host: a unicast Ethernet source and an IP source (of
+/// `sent`, the packet's addresses) that is neither unspecified, multicast nor broadcast
+/// (RFC 1122 §3.2.2, RFC 4443 §2.4 (e)): an answer never goes to a group.
+pub(crate) fn unicast(frame: &[u8], sent: &Outer) -> bool {
     let ethernet = frame.get(6).is_some_and(|b| b & 1 == 0);
-    let ip = match family {
-        Family::V4 => {
-            let a = [src[0], src[1], src[2], src[3]];
-            a[0] != 0 && a[0] < 224
-        }
-        Family::V6 => src[0] != 0xff && *src != [0; 16],
+    let ip = match sent {
+        Outer::V4 { src, .. } => src[0] != 0 && src[0] < 224,
+        Outer::V6 { src, .. } => src[0] != 0xff && *src != [0; 16],
     };
     ethernet && ip
 }
 
-/// The length of an IP header of `family` without options.
-fn ip_len(family: Family) -> usize {
-    match family {
-        Family::V4 => 20,
-        Family::V6 => 40,
-    }
-}
-
-/// Source and destination of the IP header at `l3`.
-pub(crate) fn addresses(frame: &[u8], l3: usize, family: Family) -> Option<(Addr, Addr)> {
-    let (at, n) = match family {
-        Family::V4 => (l3 + 12, 4),
-        Family::V6 => (l3 + 8, 16),
-    };
-    let b = frame.get(at..at + 2 * n)?;
-    let (mut src, mut dst) = ([0; 16], [0; 16]);
-    src[..n].copy_from_slice(&b[..n]);
-    dst[..n].copy_from_slice(&b[n..]);
-    Some((src, dst))
-}
-
-/// Writes an IP header without options at `l3` from `src` to `dst` for `payload` bytes of
-/// `proto`.
-fn ip_header(
-    frame: &mut [u8],
-    l3: usize,
-    family: Family,
-    proto: u8,
-    payload: usize,
-    (src, dst): (Addr, Addr),
-) {
-    match family {
-        Family::V4 => {
-            let h = &mut frame[l3..l3 + 20];
-            let total = (20 + payload) as u16;
-            h[..12].copy_from_slice(&[0x45, 0, 0, 0, 0, 0, 0x40, 0, TTL, proto, 0, 0]);
-            h[2..4].copy_from_slice(&total.to_be_bytes());
-            h[12..16].copy_from_slice(&src[..4]);
-            h[16..20].copy_from_slice(&dst[..4]);
-            let sum = checksum::checksum(h);
-            h[10..12].copy_from_slice(&sum.to_be_bytes());
-        }
-        Family::V6 => {
-            let h = &mut frame[l3..l3 + 40];
-            h[..8].copy_from_slice(&[0x60, 0, 0, 0, 0, 0, proto, TTL]);
-            h[4..6].copy_from_slice(&(payload as u16).to_be_bytes());
-            h[8..24].copy_from_slice(&src);
-            h[24..40].copy_from_slice(&dst);
-        }
-    }
-}
-
-/// The pseudo-header sum for `len` bytes of `proto` from `src` to `dst`.
-fn pseudo(family: Family, (src, dst): (Addr, Addr), proto: u8, len: usize) -> u16 {
-    match family {
-        Family::V4 => {
-            let four = |a: Addr| [a[0], a[1], a[2], a[3]];
-            checksum::pseudo_header_v4(&four(src), &four(dst), proto, len as u16)
-        }
-        Family::V6 => checksum::pseudo_header_v6(&src, &dst, proto, len as u32),
-    }
+/// The addresses of the IP header of `family` at `l3`, as sent.
+pub(crate) fn addresses(frame: &[u8], l3: usize, family: Family) -> Option<Outer> {
+    Outer::read(frame.get(l3..)?, family)
 }
 
 /// The reset answering the TCP segment at `l4` (RFC 9293 §3.10.7.1): `<SEQ=SEG.ACK><CTL=RST>`
 /// if it carries an ACK, else `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
-fn reset(
-    frame: &mut [u8],
-    l3: usize,
-    l4: &strait_packet::L4,
-    family: Family,
-    ends: (Addr, Addr),
-) -> Result<usize, RefuseError> {
+fn reset(frame: &mut [u8], l3: usize, l4: &L4, answer: Outer) -> Result<usize, RefuseError> {
     let seg = frame
         .get(l4.offset..l4.offset + tcp::HEADER_LEN)
         .ok_or(RefuseError::Truncated)?;
@@ -189,18 +134,18 @@ fn reset(
     } else {
         (0, seq.wrapping_add(seg_len), TCP_RST | TCP_ACK)
     };
-    let at = l3 + ip_len(family);
-    if frame.len() < at + tcp::HEADER_LEN {
+    let at = l3 + answer.header_len();
+    let Some(packet) = frame.get_mut(l3..at + tcp::HEADER_LEN) else {
         return Err(RefuseError::Truncated);
-    }
-    ip_header(frame, l3, family, protocol::TCP, tcp::HEADER_LEN, ends);
+    };
+    answer.write_ip_header(packet, protocol::TCP, 0, 0);
     let t = &mut frame[at..at + tcp::HEADER_LEN];
     t[..4].copy_from_slice(&ports);
     t[4..8].copy_from_slice(&seq.to_be_bytes());
     t[8..12].copy_from_slice(&ack.to_be_bytes());
     t[12..].copy_from_slice(&[0x50, flags, 0, 0, 0, 0, 0, 0]);
     let sum = !checksum::combine(&[
-        pseudo(family, ends, protocol::TCP, tcp::HEADER_LEN),
+        answer.pseudo_header(protocol::TCP, tcp::HEADER_LEN),
         checksum::sum(t),
     ]);
     t[16..18].copy_from_slice(&sum.to_be_bytes());
@@ -212,21 +157,13 @@ fn unreachable(
     frame: &mut [u8],
     l3: usize,
     ip_end: usize,
-    family: Family,
-    ends: (Addr, Addr),
+    answer: Outer,
 ) -> Result<usize, RefuseError> {
-    let (ty, code) = match family {
-        Family::V4 => (icmp::msg_type::DEST_UNREACHABLE, icmp::unreachable::PORT),
-        Family::V6 => (icmpv6::msg_type::DEST_UNREACHABLE, V6_PORT_UNREACHABLE),
+    let (ty, code) = match answer {
+        Outer::V4 { .. } => (icmp::msg_type::DEST_UNREACHABLE, icmp::unreachable::PORT),
+        Outer::V6 { .. } => (icmpv6::msg_type::DEST_UNREACHABLE, V6_PORT_UNREACHABLE),
     };
-    icmp_error(
-        frame,
-        l3,
-        ip_end,
-        family,
-        ends,
-        [ty, code, 0, 0, 0, 0, 0, 0],
-    )
+    icmp_error(frame, l3, ip_end, answer, [ty, code, 0, 0, 0, 0, 0, 0])
 }
 
 /// Turns the TCP or UDP packet in `frame[..len]` (as `parsed`), one too large for the path
@@ -241,18 +178,13 @@ pub fn too_big(
     parsed: &Parsed,
     mtu: usize,
 ) -> Result<usize, RefuseError> {
-    let Kind::Ip(l4) = &parsed.kind else {
-        return Err(RefuseError::Protocol);
-    };
+    let (l4, answer) = answerable(frame, len, parsed)?;
     if l4.flow.proto != protocol::TCP && l4.flow.proto != protocol::UDP {
         return Err(RefuseError::Protocol);
     }
-    let (l3, family) = (parsed.l3_offset, l4.flow.family);
-    if l4.ip_end > len || len > frame.len() || l3 < 12 {
-        return Err(RefuseError::Truncated);
-    }
-    let header = match family {
-        Family::V4 => {
+    let l3 = parsed.l3_offset;
+    let header = match answer {
+        Outer::V4 { .. } => {
             let flags = *frame.get(l3 + 6).ok_or(RefuseError::Truncated)?;
             if flags & 0x40 == 0 {
                 return Err(RefuseError::MayFragment);
@@ -261,22 +193,18 @@ pub fn too_big(
             let code = icmp::unreachable::FRAG_NEEDED;
             [icmp::msg_type::DEST_UNREACHABLE, code, 0, 0, 0, 0, hi, lo]
         }
-        Family::V6 => {
+        Outer::V6 { .. } => {
             let [a, b, c, d] = (mtu.clamp(1280, u32::MAX as usize) as u32).to_be_bytes();
             [icmpv6::msg_type::PACKET_TOO_BIG, 0, 0, 0, a, b, c, d]
         }
     };
-    let (src, dst) = addresses(frame, l3, family).ok_or(RefuseError::Truncated)?;
-    if !unicast(frame, &src, family) {
-        return Err(RefuseError::NotUnicast);
-    }
-    let n = icmp_error(frame, l3, l4.ip_end, family, (dst, src), header)?;
+    let n = icmp_error(frame, l3, l4.ip_end, answer, header)?;
     swap_macs(frame);
     Ok(n)
 }
 
 /// Swaps the Ethernet destination and source (the frame holds at least 12 bytes).
-fn swap_macs(frame: &mut [u8]) {
+pub(crate) fn swap_macs(frame: &mut [u8]) {
     let (macs, _) = frame.split_at_mut(12);
     let (a, b) = macs.split_at_mut(6);
     a.swap_with_slice(b);
@@ -289,14 +217,13 @@ fn icmp_error(
     frame: &mut [u8],
     l3: usize,
     ip_end: usize,
-    family: Family,
-    ends: (Addr, Addr),
+    answer: Outer,
     header: [u8; icmp::HEADER_LEN],
 ) -> Result<usize, RefuseError> {
-    let ip_len = ip_len(family);
-    let (max, proto) = match family {
-        Family::V4 => (ICMP_V4_MAX, protocol::ICMP),
-        Family::V6 => (ICMP_V6_MAX, protocol::ICMPV6),
+    let ip_len = answer.header_len();
+    let (max, proto) = match answer {
+        Outer::V4 { .. } => (ICMP_V4_MAX, protocol::ICMP),
+        Outer::V6 { .. } => (ICMP_V6_MAX, protocol::ICMPV6),
     };
     let head = ip_len + icmp::HEADER_LEN;
     let room = frame.len().saturating_sub(l3 + head);
@@ -307,13 +234,13 @@ fn icmp_error(
     let quote = packet.min(max - head).min(room);
     frame.copy_within(l3..l3 + quote, l3 + head);
     let icmp_len = icmp::HEADER_LEN + quote;
-    ip_header(frame, l3, family, proto, icmp_len, ends);
+    answer.write_ip_header(&mut frame[l3..l3 + ip_len + icmp_len], proto, 0, 0);
     let m = &mut frame[l3 + ip_len..l3 + ip_len + icmp_len];
     m[..8].copy_from_slice(&header);
-    let sum = match family {
-        Family::V4 => checksum::checksum(m),
-        Family::V6 => {
-            !checksum::combine(&[pseudo(family, ends, proto, icmp_len), checksum::sum(m)])
+    let sum = match answer {
+        Outer::V4 { .. } => checksum::checksum(m),
+        Outer::V6 { .. } => {
+            !checksum::combine(&[answer.pseudo_header(proto, icmp_len), checksum::sum(m)])
         }
     };
     m[2..4].copy_from_slice(&sum.to_be_bytes());

@@ -49,7 +49,7 @@ use strait_packet::{Family, Kind, Parsed, ipv4, ipv6, udp};
 use strait_table::L4Mode;
 use thiserror::Error;
 
-use outer::Outer;
+pub(crate) use outer::Outer;
 
 /// The default UDP destination port of GUE, as Katran uses it.
 pub const GUE_PORT: u16 = 6080;

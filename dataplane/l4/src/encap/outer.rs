@@ -12,7 +12,7 @@ use core::net::IpAddr;
 use strait_packet::checksum;
 use strait_packet::ethernet::ethertype;
 use strait_packet::ip::protocol;
-use strait_packet::{ipv4, ipv6, udp};
+use strait_packet::{Family, ipv4, ipv6, udp};
 
 /// Outer protocol for an IPv4 inner packet (IPIP).
 pub(super) const IPPROTO_IPIP: u8 = 4;
@@ -42,8 +42,10 @@ pub const fn flow_label(flow_hash: u64) -> u32 {
     if label == 0 { 1 } else { label }
 }
 
-/// The outer addresses, of one family.
-pub(super) enum Outer {
+/// The addresses of an IP header the node writes from scratch (a tunnel's outer header, or
+/// the header of an answer built in place by `crate::refuse`), of one family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outer {
     V4 { src: [u8; 4], dst: [u8; 4] },
     V6 { src: [u8; 16], dst: [u8; 16] },
 }
@@ -64,6 +66,45 @@ impl Outer {
         }
     }
 
+    /// The source and destination of the IP header of `family` at the start of `ip`.
+    pub(crate) fn read(ip: &[u8], family: Family) -> Option<Self> {
+        Some(match family {
+            Family::V4 => Outer::V4 {
+                src: *ip.get(12..)?.first_chunk()?,
+                dst: *ip.get(16..)?.first_chunk()?,
+            },
+            Family::V6 => Outer::V6 {
+                src: *ip.get(8..)?.first_chunk()?,
+                dst: *ip.get(24..)?.first_chunk()?,
+            },
+        })
+    }
+
+    /// The same addresses the other way round: the header of an answer.
+    pub(crate) fn reversed(self) -> Self {
+        match self {
+            Outer::V4 { src, dst } => Outer::V4 { src: dst, dst: src },
+            Outer::V6 { src, dst } => Outer::V6 { src: dst, dst: src },
+        }
+    }
+
+    /// The length of the IP header (no options).
+    pub(crate) fn header_len(&self) -> usize {
+        match self {
+            Outer::V4 { .. } => ipv4::HEADER_LEN,
+            Outer::V6 { .. } => ipv6::HEADER_LEN,
+        }
+    }
+
+    /// The pseudo-header sum for `len` bytes of `proto` carried from `src` to `dst`.
+    pub(crate) fn pseudo_header(&self, proto: u8, len: usize) -> u16 {
+        match self {
+            // Fits: callers' lengths are bounded by the header's length field.
+            Outer::V4 { src, dst } => checksum::pseudo_header_v4(src, dst, proto, len as u16),
+            Outer::V6 { src, dst } => checksum::pseudo_header_v6(src, dst, proto, len as u32),
+        }
+    }
+
     pub(super) fn ethertype(&self) -> u16 {
         match self {
             Outer::V4 { .. } => ethertype::IPV4,
@@ -81,12 +122,12 @@ impl Outer {
 
     /// IP in IP: writes the outer IP header in front of the inner packet.
     pub(super) fn write_ip(&self, packet: &mut [u8], proto: u8, tc: u8, flow_hash: u64) {
-        self.write_ip_header(packet, proto, tc, flow_hash);
+        self.write_ip_header(packet, proto, tc, flow_label(flow_hash));
     }
 
     /// GUE variant 1: writes the outer IP and UDP headers in front of the inner packet.
     pub(super) fn write_gue(&self, packet: &mut [u8], port: u16, tc: u8, flow_hash: u64) {
-        let hl = self.write_ip_header(packet, protocol::UDP, tc, flow_hash);
+        let hl = self.write_ip_header(packet, protocol::UDP, tc, flow_label(flow_hash));
         let dgram = &mut packet[hl..];
         // Fits: `packet.len() <= max_len()`, so the UDP length is at most the IP payload length.
         let udp_len = dgram.len() as u16;
@@ -94,14 +135,22 @@ impl Outer {
         let [dp0, dp1] = port.to_be_bytes();
         let [l0, l1] = udp_len.to_be_bytes();
         dgram[..udp::HEADER_LEN].copy_from_slice(&[sp0, sp1, dp0, dp1, l0, l1, 0, 0]);
-        if let Outer::V6 { src, dst } = self {
-            let pseudo = checksum::pseudo_header_v6(src, dst, protocol::UDP, u32::from(udp_len));
+        if let Outer::V6 { .. } = self {
+            let pseudo = self.pseudo_header(protocol::UDP, usize::from(udp_len));
             udp::Packet::new_unchecked(dgram).fill_checksum(pseudo);
         }
     }
 
-    /// Writes the outer IP header at the start of `packet`; returns its length.
-    fn write_ip_header(&self, packet: &mut [u8], proto: u8, tc: u8, flow_hash: u64) -> usize {
+    /// Writes an IP header without options at the start of `packet` (the header followed by
+    /// its payload, at most [`Outer::max_len`] long), with traffic class `tc` and, for IPv6,
+    /// flow label `label`; returns its length.
+    pub(crate) fn write_ip_header(
+        &self,
+        packet: &mut [u8],
+        proto: u8,
+        tc: u8,
+        label: u32,
+    ) -> usize {
         match self {
             Outer::V4 { src, dst } => {
                 // Fits: `packet.len() <= max_len()` = 65535.
@@ -117,7 +166,7 @@ impl Outer {
             Outer::V6 { src, dst } => {
                 // Fits: `packet.len() <= max_len()` = 40 + 65535.
                 let payload_len = (packet.len() - ipv6::HEADER_LEN) as u16;
-                let first = (6 << 28) | (u32::from(tc) << 20) | flow_label(flow_hash);
+                let first = (6 << 28) | (u32::from(tc) << 20) | (label & 0x000F_FFFF);
                 let h = &mut packet[..ipv6::HEADER_LEN];
                 h[..4].copy_from_slice(&first.to_be_bytes());
                 h[4..6].copy_from_slice(&payload_len.to_be_bytes());
