@@ -451,6 +451,11 @@ fn consistent_hashing_is_sticky_and_moves_only_the_keys_of_a_lost_endpoint() {
 }
 
 fn log_config(n: &L7Node) -> String {
+    log_config_with(n, "", "")
+}
+
+/// `log.example` to alpha, then the YAML list items `routes` and `clusters` after alpha's.
+fn log_config_with(n: &L7Node, routes: &str, clusters: &str) -> String {
     format!(
         r#"
 listeners:
@@ -461,9 +466,9 @@ httpRoutes:
     hostnames: [log.example]
     rules:
       - backendRefs: [{{ name: alpha }}]
-clusters:
+{routes}clusters:
   - {{ name: alpha, endpoints: [{{ address: "{a}" }}] }}
-"#,
+{clusters}"#,
         port = n.port,
         a = n.upstream(0),
     )
@@ -567,28 +572,15 @@ fn the_access_log_has_a_line_per_request_and_nothing_when_off() {
 /// `log.example` to alpha (HTTP/1.1); `x-target: live` to the tonic server (HTTP/2); nothing
 /// else has a route.
 fn h2_log_config(n: &L7Node, echo: SocketAddr) -> String {
-    format!(
-        r#"
-listeners:
-  - {{ name: web, address: 127.0.0.1, port: {port}, protocol: HTTP }}
-httpRoutes:
-  - name: logged
-    parentRefs: [web]
-    hostnames: [log.example]
-    rules:
-      - backendRefs: [{{ name: alpha }}]
-  - name: grpc
+    let routes = "  - name: grpc
     parentRefs: [web]
     rules:
-      - matches: [{{ headers: [{{ name: x-target, value: live, type: Exact }}] }}]
-        backendRefs: [{{ name: echo }}]
-clusters:
-  - {{ name: alpha, endpoints: [{{ address: "{a}" }}] }}
-  - {{ name: echo, protocol: HTTP2, endpoints: [{{ address: "{echo}" }}] }}
-"#,
-        port = n.port,
-        a = n.upstream(0),
-    )
+      - matches: [{ headers: [{ name: x-target, value: live, type: Exact }] }]
+        backendRefs: [{ name: echo }]
+";
+    let clusters =
+        format!("  - {{ name: echo, protocol: HTTP2, endpoints: [{{ address: \"{echo}\" }}] }}\n");
+    log_config_with(n, routes, &clusters)
 }
 
 fn say(text: &str, target: &str) -> tonic::Request<Msg> {
