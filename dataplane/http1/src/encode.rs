@@ -33,38 +33,38 @@ pub fn is_always_hop_by_hop(name: &[u8]) -> bool {
 
 /// Whether a field named `name` is hop-by-hop in a head with `fields` (read from `buf`): one of
 /// `Connection`, `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding`, `Upgrade`, or a
-/// name listed as an option in any `Connection` field.
+/// name listed as an option in any `Connection` field. To ask for every field of a head, read
+/// its options once with [`HopByHop::of`].
 pub fn is_hop_by_hop(name: &[u8], fields: &Fields, buf: &[u8]) -> bool {
-    is_always_hop_by_hop(name) || is_connection_option(name, fields, buf)
+    HopByHop::of(fields, buf).contains(name)
 }
 
-/// Whether `name` is listed as an option in a `Connection` field of `fields`.
-fn is_connection_option(name: &[u8], fields: &Fields, buf: &[u8]) -> bool {
-    fields
-        .get_all(buf, b"connection")
-        .flat_map(list_items)
-        .any(|option| name.eq_ignore_ascii_case(option))
-}
-
-/// The options a head's `Connection` fields list, read once per head instead of once per
-/// field: up to [`ConnectionOptions::INLINE`] kept inline; a head that lists more is asked
-/// field by field ([`is_connection_option`]).
-struct ConnectionOptions<'b> {
-    options: [&'b [u8]; ConnectionOptions::INLINE],
+/// The hop-by-hop fields of one head: its `Connection` options read once, so that asking
+/// for each field costs no search of the head (up to [`HopByHop::INLINE`] options are kept;
+/// a head that lists more is searched again per question).
+#[derive(Debug, Clone, Copy)]
+pub struct HopByHop<'h> {
+    fields: &'h Fields,
+    buf: &'h [u8],
+    options: [&'h [u8]; HopByHop::INLINE],
     len: usize,
     overflow: bool,
 }
 
-impl<'b> ConnectionOptions<'b> {
-    const INLINE: usize = 8;
+impl<'h> HopByHop<'h> {
+    /// Options kept without searching the head again.
+    pub const INLINE: usize = 8;
 
-    fn of(fields: &Fields, buf: &'b [u8]) -> ConnectionOptions<'b> {
-        let mut this = ConnectionOptions {
+    /// The hop-by-hop fields of the head with `fields`, read from `buf`.
+    pub fn of(fields: &'h Fields, buf: &'h [u8]) -> HopByHop<'h> {
+        let mut this = HopByHop {
+            fields,
+            buf,
             options: [&[]; Self::INLINE],
             len: 0,
             overflow: false,
         };
-        for option in fields.get_all(buf, b"connection").flat_map(list_items) {
+        for option in this.connection_options() {
             match this.options.get_mut(this.len) {
                 Some(slot) => {
                     *slot = option;
@@ -76,13 +76,21 @@ impl<'b> ConnectionOptions<'b> {
         this
     }
 
-    fn lists(&self, name: &[u8], fields: &Fields, buf: &[u8]) -> bool {
-        if self.overflow {
-            return is_connection_option(name, fields, buf);
+    /// Whether a field named `name` is hop-by-hop in this head ([`is_hop_by_hop`]).
+    pub fn contains(&self, name: &[u8]) -> bool {
+        if is_always_hop_by_hop(name) {
+            return true;
         }
-        self.options[..self.len]
-            .iter()
-            .any(|option| name.eq_ignore_ascii_case(option))
+        let listed = |option: &[u8]| name.eq_ignore_ascii_case(option);
+        if self.overflow {
+            return self.connection_options().any(listed);
+        }
+        self.options[..self.len].iter().any(|o| listed(o))
+    }
+
+    fn connection_options(&self) -> impl Iterator<Item = &'h [u8]> + use<'h> {
+        let (fields, buf) = (self.fields, self.buf);
+        fields.get_all(buf, b"connection").flat_map(list_items)
     }
 }
 
@@ -171,14 +179,10 @@ where
     D: Iterator<Item = &'d [u8]> + Clone,
     A: Iterator<Item = (&'a [u8], &'a [u8])>,
 {
-    let connection = edit
-        .drop_hop_by_hop
-        .then(|| ConnectionOptions::of(fields, buf));
+    let hop_by_hop = edit.drop_hop_by_hop.then(|| HopByHop::of(fields, buf));
     for (name, value) in fields.iter(buf) {
         let dropped = edit.drop.clone().any(|d| name.eq_ignore_ascii_case(d))
-            || connection
-                .as_ref()
-                .is_some_and(|c| is_always_hop_by_hop(name) || c.lists(name, fields, buf));
+            || hop_by_hop.as_ref().is_some_and(|h| h.contains(name));
         if !dropped {
             write_field(out, name, value)?;
         }

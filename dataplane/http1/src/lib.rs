@@ -55,7 +55,7 @@ mod tests;
 
 pub use body::{BodyDecoder, Decoded, Event};
 pub use encode::{
-    Edit, encode_request, encode_response, end_head, is_always_hop_by_hop, is_hop_by_hop,
+    Edit, HopByHop, encode_request, encode_response, end_head, is_always_hop_by_hop, is_hop_by_hop,
     write_field, write_fields, write_request_line, write_status_line,
 };
 pub use error::Error;

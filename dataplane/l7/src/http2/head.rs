@@ -23,7 +23,7 @@ use http::{
     request::Parts,
 };
 use strait_http1::{
-    RequestHead, ResponseHead, Version, end_head, is_always_hop_by_hop, is_hop_by_hop, write_field,
+    HopByHop, RequestHead, ResponseHead, Version, end_head, is_always_hop_by_hop, write_field,
     write_status_line,
 };
 
@@ -151,6 +151,7 @@ pub(crate) fn h2_request_from_h1(
     let headers = req.headers_mut();
     let mut trailers = false;
     let shared = SharedFields::new(&head.fields, buf);
+    let hop_by_hop = HopByHop::of(&head.fields, buf);
     for field in head.fields.as_slice() {
         let (name, value) = (field.name.get(buf), field.value.get(buf));
         if name.eq_ignore_ascii_case(b"te") {
@@ -159,7 +160,7 @@ pub(crate) fn h2_request_from_h1(
                 .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"trailers"));
             continue;
         }
-        if is_hop_by_hop(name, &head.fields, buf)
+        if hop_by_hop.contains(name)
             || name.eq_ignore_ascii_case(b"host")
             || name.eq_ignore_ascii_case(b"expect")
         {
@@ -256,9 +257,10 @@ pub(crate) fn h2_response(
     *resp.status_mut() = StatusCode::from_u16(head.status).ok()?;
     let headers = resp.headers_mut();
     let shared = SharedFields::new(&head.fields, buf);
+    let hop_by_hop = HopByHop::of(&head.fields, buf);
     for field in head.fields.as_slice() {
         let name = field.name.get(buf);
-        if is_hop_by_hop(name, &head.fields, buf)
+        if hop_by_hop.contains(name)
             || (head.content_length_ignored && name.eq_ignore_ascii_case(b"content-length"))
         {
             continue;
