@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 const USAGE: &str = "usage: l7-bench [--seconds N] [--warmup N] [--rounds N] [--connections N]
                 [--streams N] [--quota-us N] [--period-us N] [--proxy-core N]
-                [--load-core N] [--oha PATH]
+                [--load-core N] [--oha PATH] [--latency-rate N]
   --seconds N      seconds each load run is measured (default 10)
   --warmup N       seconds of the same load before each measured run, 0 for none (default 1)
   --rounds N       rounds of strait, haproxy, nginx, strait-epoll; medians are reported
@@ -16,7 +16,10 @@ const USAGE: &str = "usage: l7-bench [--seconds N] [--warmup N] [--rounds N] [--
   --period-us N    the budget's period, µs (default 100000)
   --proxy-core N   core of the proxy under test (default 0)
   --load-core N    core of the load generator, the upstreams and Strait's agent (default 1)
-  --oha PATH       the oha binary (default: $OHA, else oha on PATH)";
+  --oha PATH       the oha binary (default: $OHA, else oha on PATH)
+  --latency-rate N offer N req/s in the latency runs and run only those (rounds of strait,
+                   haproxy, nginx), to compare tails quickly; by default the rate is half the
+                   better peer's http req/s, measured first";
 
 /// The options.
 #[derive(Debug, Clone)]
@@ -41,6 +44,8 @@ pub struct Args {
     pub load_core: usize,
     /// The oha binary.
     pub oha: PathBuf,
+    /// The latency runs' offered rate, given: only those runs are made.
+    pub latency_rate: Option<u64>,
 }
 
 impl Args {
@@ -57,6 +62,7 @@ impl Args {
             proxy_core: 0,
             load_core: 1,
             oha: std::env::var_os("OHA").map_or_else(|| "oha".into(), PathBuf::from),
+            latency_rate: None,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -87,6 +93,7 @@ impl Args {
                 "--proxy-core" => args.proxy_core = number(0) as usize,
                 "--load-core" => args.load_core = number(0) as usize,
                 "--oha" => args.oha = value.into(),
+                "--latency-rate" => args.latency_rate = Some(number(1)),
                 _ => usage(&format!("unknown option {flag} {value}")),
             }
         }

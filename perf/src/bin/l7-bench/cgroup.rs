@@ -35,6 +35,10 @@ pub struct Sample {
     pub periods: u64,
     /// Periods in which the group hit its quota.
     pub throttled: u64,
+    /// Times a thread of the group was given the CPU (each wake-up or preemption ends one).
+    pub slices: u64,
+    /// Seconds the group's threads were runnable but waiting for the CPU.
+    pub wait_s: f64,
 }
 
 impl Budget {
@@ -93,10 +97,18 @@ impl Budget {
                 .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
                 .unwrap_or(0)
         };
+        let pids = self.pids();
+        let (wait_ns, slices) = pids
+            .iter()
+            .flat_map(|&pid| threads(pid))
+            .map(|tid| schedstat(tid.0, tid.1))
+            .fold((0, 0), |(w, n), (dw, dn)| (w + dw, n + dn));
         Sample {
-            cpu_s: self.pids().into_iter().map(cpu_seconds).sum(),
+            cpu_s: pids.into_iter().map(cpu_seconds).sum(),
             periods: field("nr_periods "),
             throttled: field("nr_throttled "),
+            slices,
+            wait_s: wait_ns as f64 / 1e9,
         }
     }
 }
@@ -168,4 +180,25 @@ fn cpu_seconds(pid: u32) -> f64 {
             .unwrap_or(0.0)
     };
     (ticks(11) + ticks(12)) / clock_ticks()
+}
+
+/// The threads of process `pid`, as `(pid, tid)`.
+fn threads(pid: u32) -> Vec<(u32, u32)> {
+    fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .map(|tid| (pid, tid))
+        .collect()
+}
+
+/// Run-queue wait (ns) and time slices of thread `tid` of `pid` so far, 0 if it is gone
+/// (`schedstat`: time on the CPU, time waiting for it, slices run).
+fn schedstat(pid: u32, tid: u32) -> (u64, u64) {
+    let stat = fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat")).unwrap_or_default();
+    let mut fields = stat
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0));
+    (fields.next().unwrap_or(0), fields.next().unwrap_or(0))
 }

@@ -14,8 +14,9 @@
 //!
 //! (strait-epoll: `http` only). Then, as many rounds of strait, haproxy, nginx at a fixed
 //! offered rate, half the better peer's `http` req/s, with oha (keep-alive, latency corrected
-//! for coordinated omission): `latency`, whose p99 is compared. Each system is stopped by PID
-//! and its cgroup removed after its runs. A mode that does not work through Strait is `n/a`.
+//! for coordinated omission): `latency`, whose p99 is compared (`--latency-rate N`: only these
+//! rounds, at N req/s). Each system is stopped by PID and its cgroup removed after its runs. A
+//! mode that does not work through Strait is `n/a`.
 //!
 //! Output: one line per run on stderr; the table of medians, the ratios, and last
 //! `RESULT l7 http_ratio=… https_ratio=… handshake_ratio=… h2_ratio=… p99_ratio=…
@@ -93,7 +94,12 @@ fn bench(args: &Args) {
         results: Results::default(),
         started: 0,
     };
-    for round in 1..=args.rounds {
+    let throughput_rounds = if args.latency_rate.is_some() {
+        0
+    } else {
+        args.rounds
+    };
+    for round in 1..=throughput_rounds {
         for system in [
             System::Strait,
             System::Haproxy,
@@ -111,13 +117,19 @@ fn bench(args: &Args) {
             }
         }
     }
-    let rate = session
-        .results
-        .best_peer(Mode::Http)
-        .map(|(_, m)| (m.rps / 2.0).round().max(1.0) as u64);
+    let rate = args.latency_rate.or_else(|| {
+        session
+            .results
+            .best_peer(Mode::Http)
+            .map(|(_, m)| (m.rps / 2.0).round().max(1.0) as u64)
+    });
     match rate {
         Some(rate) => {
-            eprintln!("latency at a fixed rate of {rate} req/s (half the better peer's http)");
+            let why = match args.latency_rate {
+                Some(_) => "--latency-rate",
+                None => "half the better peer's http",
+            };
+            eprintln!("latency at a fixed rate of {rate} req/s ({why})");
             for round in 1..=args.rounds {
                 for system in [System::Strait, System::Haproxy, System::Nginx] {
                     let running = session.start(system);
@@ -249,8 +261,13 @@ impl Session<'_> {
         if rate.is_some_and(|r| load.rps < 0.95 * r as f64) {
             flags.push_str("  (offered rate not reached)");
         }
+        // How the proxy's threads were scheduled: slices run (wake-ups and preemptions) and
+        // time spent runnable but waiting, per request: a tail's usual cause.
+        let requests = (load.rps * args.seconds as f64).max(1.0);
+        let slices = after.slices.saturating_sub(before.slices) as f64 / requests;
+        let wait_us = (after.wait_s - before.wait_s) * 1e6 / requests;
         eprintln!(
-            "round {round} {system:<12} {:<9} {:>9.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  {:.2} cores, {:.0}% of periods throttled{flags}",
+            "round {round} {system:<12} {:<9} {:>9.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  {:.2} cores, {:.0}% of periods throttled, {slices:.2} slices and {wait_us:.1} µs waiting a request{flags}",
             mode.name(),
             load.rps,
             load.p50_ms,
