@@ -1,15 +1,17 @@
 //! A tonic gRPC server for the L7 HTTP/2 tests, on loopback in a tokio runtime thread of its
-//! own, stopped (and joined) when dropped. It serves `echo.Echo` (tests/proto/echo.proto):
+//! own ([`Background`]), stopped (and joined) when dropped. It serves `echo.Echo` (tests/proto/echo.proto):
 //! * `Say`: answers `echo: TEXT`; `missing` fails with `NOT_FOUND` ("no such greeting"),
 //!   `sleep` answers after [`SLEEP`];
 //! * `Chat`: answers each message with `re: TEXT` as soon as it arrives, and ends when the
 //!   client's stream ends; `missing` ends it with `NOT_FOUND` ("no such message").
 
-use std::{net::SocketAddr, pin::Pin, thread, time::Duration};
+use std::{net::SocketAddr, pin::Pin, time::Duration};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status, Streaming};
+
+use crate::background::Background;
 
 /// The generated code of `echo.proto`.
 #[allow(missing_docs, clippy::all, missing_debug_implementations)]
@@ -47,8 +49,7 @@ pub fn h1_say(text: &str, target: &str) -> Vec<u8> {
 pub struct GrpcServer {
     /// Where it listens.
     pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<thread::JoinHandle<()>>,
+    _server: Background,
 }
 
 impl GrpcServer {
@@ -60,41 +61,18 @@ impl GrpcServer {
     /// Starts the server on `addr` (a stopped server's, to bring it back).
     pub fn start_on(addr: SocketAddr) -> GrpcServer {
         let listener = std::net::TcpListener::bind(addr).expect("a loopback port");
-        listener.set_nonblocking(true).expect("non-blocking");
         let addr = listener.local_addr().expect("local addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a tokio runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-                tonic::transport::Server::builder()
-                    .add_service(EchoServer::new(Service))
-                    .serve_with_incoming_shutdown(incoming, async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .expect("the gRPC server");
-            });
+        let server = Background::spawn(format!("grpc-{addr}"), listener, |listener| async {
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            tonic::transport::Server::builder()
+                .add_service(EchoServer::new(Service))
+                .serve_with_incoming(incoming)
+                .await
+                .expect("the gRPC server");
         });
         GrpcServer {
             addr,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for GrpcServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            _server: server,
         }
     }
 }
