@@ -16,7 +16,9 @@
 //! * **Access log**: one JSON line per request with its fields, into a file; nothing when off.
 //! * **HTTP/2 retries**: the retry story over h2c, to an HTTP/1.1 cluster and to an HTTP/2 one:
 //!   bodiless GETs (and bodiless POSTs where the route allows them) are retried as HTTP/1.1
-//!   requests are; a stream with a body is never sent twice, whatever the route allows.
+//!   requests are; a stream with a body is never sent twice, whatever the route allows. And
+//!   the story of HTTP/1.1 clients to the HTTP/2 cluster: retried as to an HTTP/1.1 one, a
+//!   small POST body included where the route allows it.
 //! * **HTTP/2 and gRPC**: h2c streams (forwarded, answered locally, reset by the client) and
 //!   gRPC calls (forwarded, answered with a gRPC status, and one from an HTTP/1.1 client) are
 //!   counted and logged once each, as HTTP/1.1 requests are.
@@ -39,8 +41,8 @@ use strait_e2e::{
         echo::{Msg, echo_client::EchoClient},
         h1_say,
     },
-    http::Response,
-    http2::{H2Client, H2Response},
+    http::{Client, Response},
+    http2::H2Client,
     l7::L7Node,
     upstream::{Fault, Upstream},
     wait_until,
@@ -820,17 +822,31 @@ clusters:
     )
 }
 
-/// One h2c connection to the node, with a runtime to drive it, and the number of streams it
-/// has had answered (each is one request in `l7_requests`).
-struct H2Retries<'a> {
+/// How the retry story's requests reach the node.
+enum Via {
+    /// Streams on one h2c connection, with a runtime to drive it.
+    H2(tokio::runtime::Runtime, H2Client),
+    /// HTTP/1.1 requests, each on a connection of its own.
+    H1,
+}
+
+/// An answer of the retry story: status, `x-upstream`, body.
+struct Answer {
+    status: u16,
+    upstream: Option<String>,
+    text: String,
+}
+
+/// The retry story's client, and the number of requests it has had answered (each is one
+/// request in `l7_requests`).
+struct Retries<'a> {
     n: &'a L7Node,
-    rt: tokio::runtime::Runtime,
-    client: H2Client,
+    via: Via,
     answered: u64,
 }
 
-impl H2Retries<'_> {
-    fn connect(n: &L7Node) -> H2Retries<'_> {
+impl Retries<'_> {
+    fn h2(n: &L7Node) -> Retries<'_> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -839,45 +855,84 @@ impl H2Retries<'_> {
         let client = rt
             .block_on(H2Client::plain(n.addr()))
             .unwrap_or_else(|e| fail_with_log(n, "h2c", &e));
-        H2Retries {
+        Retries {
             n,
-            rt,
-            client,
+            via: Via::H2(rt, client),
             answered: 0,
         }
     }
 
+    fn h1(n: &L7Node) -> Retries<'_> {
+        Retries {
+            n,
+            via: Via::H1,
+            answered: 0,
+        }
+    }
+
+    /// Whether a request's body is sent again: an HTTP/1.1 body is held whole in memory when
+    /// small, an HTTP/2 one is relayed frame by frame.
+    fn replays_bodies(&self) -> bool {
+        matches!(self.via, Via::H1)
+    }
+
     /// A request with `method` on `host` (a body `data` when `body`), answered whole.
-    fn send(&mut self, method: Method, host: &str, body: bool) -> H2Response {
-        let chunks: &[&[u8]] = if body { &[b"data"] } else { &[] };
-        let asked = self.client.request(method, host, "/", &[], chunks);
-        let r = self
-            .rt
-            .block_on(async { tokio::time::timeout(Duration::from_secs(10), asked).await });
-        let r = r.unwrap_or_else(|e| fail_with_log(self.n, host, &e));
+    fn send(&mut self, method: Method, host: &str, body: bool) -> Answer {
+        let answer = match &self.via {
+            Via::H2(rt, client) => {
+                let chunks: &[&[u8]] = if body { &[b"data"] } else { &[] };
+                let asked = client.request(method, host, "/", &[], chunks);
+                let r = rt
+                    .block_on(async { tokio::time::timeout(Duration::from_secs(10), asked).await });
+                let r = r.unwrap_or_else(|e| fail_with_log(self.n, host, &e));
+                let r = r.unwrap_or_else(|e| fail_with_log(self.n, host, &e));
+                let upstream = r.header("x-upstream").map(str::to_owned);
+                Answer {
+                    status: r.status,
+                    upstream,
+                    text: r.text(),
+                }
+            }
+            Via::H1 => {
+                let body = if body {
+                    "Content-Length: 4\r\n\r\ndata"
+                } else {
+                    "\r\n"
+                };
+                let req = format!("{method} / HTTP/1.1\r\nHost: {host}\r\n{body}");
+                let r = Client::connect(self.n.addr())
+                    .and_then(|mut c| c.send(req.as_bytes()).and_then(|()| c.response()))
+                    .unwrap_or_else(|e| fail_with_log(self.n, host, &e));
+                Answer {
+                    status: r.status,
+                    upstream: r.header("x-upstream").map(str::to_owned),
+                    text: r.text(),
+                }
+            }
+        };
         self.answered += 1;
-        r.unwrap_or_else(|e| fail_with_log(self.n, host, &e))
+        answer
     }
 
     /// `count` GETs on `host`: all must be 200 from beta or gamma.
     fn gets_avoid_alpha(&mut self, host: &str, count: usize, what: &str) {
         for i in 0..count {
             let r = self.send(Method::GET, host, false);
-            assert_eq!(r.status, 200, "{what}, h2 GET {i}: {}", r.text());
-            assert_ne!(r.header("x-upstream"), Some("alpha"), "{what}, h2 GET {i}");
+            assert_eq!(r.status, 200, "{what}, GET {i}: {}", r.text);
+            assert_ne!(r.upstream.as_deref(), Some("alpha"), "{what}, GET {i}");
         }
     }
 
-    /// `l7_retries` once every stream answered so far is counted (a stream is counted when it
-    /// ends, after its retries).
+    /// `l7_retries` once every request answered so far is counted (a request is counted when
+    /// it ends, after its retries).
     fn retries(&self, requests_before: u64) -> u64 {
         wait_counter(self.n, "l7_requests", requests_before + self.answered);
         l7_counter(self.n, "l7_retries")
     }
 }
 
-/// The HTTP/1.1 retry story over h2c, on the routes to `ups` (`prefix` picks them).
-fn h2_retry_story(c: &mut H2Retries<'_>, ups: &[Upstream; 3], prefix: &str) {
+/// The HTTP/1.1 retry story through `c`, on the routes to `ups` (`prefix` picks them).
+fn retry_story(c: &mut Retries<'_>, ups: &[Upstream; 3], prefix: &str) {
     let n = c.n;
     let requests = l7_counter(n, "l7_requests");
     c.answered = 0;
@@ -906,31 +961,33 @@ fn h2_retry_story(c: &mut H2Retries<'_>, ups: &[Upstream; 3], prefix: &str) {
         }
     }
 
-    // A stream with a body is never sent twice, whatever its route allows: the POST that
-    // meets alpha's 503 gets it, as alpha sent it.
+    // An HTTP/2 stream with a body is never sent twice, whatever its route allows: the POST
+    // that meets alpha's 503 gets it, as alpha sent it. An HTTP/1.1 body held whole is sent
+    // again where the route allows it.
     alpha.set_fault(Fault::Status(503));
     for host in [&posts, &allowed] {
+        let replayed = c.replays_bodies() && host == &allowed;
         let (before, mut failed) = (alpha.faults(), 0);
         for _ in 0..9 {
             let r = c.send(Method::POST, host, true);
             match r.status {
-                503 => {
-                    let answer = (r.header("x-upstream"), r.text());
-                    assert_eq!(answer, (Some("alpha"), "alpha failed".into()), "{host}");
+                503 if !replayed => {
+                    let answer = (r.upstream.as_deref(), r.text.as_str());
+                    assert_eq!(answer, (Some("alpha"), "alpha failed"), "{host}");
                     failed += 1;
                 }
-                status => assert_eq!(status, 200, "{host}: {}", r.text()),
+                status => assert_eq!(status, 200, "{host}: {}", r.text),
             }
         }
-        assert!(
-            failed >= 1,
-            "{host}: round robin never sent a POST to alpha"
-        );
-        assert_eq!(
-            alpha.faults() - before,
-            failed,
-            "{host}: each POST tried once"
-        );
+        let tried = alpha.faults() - before;
+        assert!(tried >= 1, "{host}: round robin never sent a POST to alpha");
+        if replayed {
+            let now = c.retries(requests);
+            assert!(now >= retries + tried, "{host}: {now} retries");
+            retries = now;
+            continue;
+        }
+        assert_eq!(tried, failed, "{host}: each POST tried once");
         assert_eq!(
             c.retries(requests),
             retries,
@@ -942,7 +999,7 @@ fn h2_retry_story(c: &mut H2Retries<'_>, ups: &[Upstream; 3], prefix: &str) {
     let before = alpha.faults();
     for i in 0..9 {
         let r = c.send(Method::POST, &allowed, false);
-        assert_eq!(r.status, 200, "{allowed}, bodiless POST {i}: {}", r.text());
+        assert_eq!(r.status, 200, "{allowed}, bodiless POST {i}: {}", r.text);
     }
     assert!(
         alpha.faults() > before,
@@ -957,8 +1014,8 @@ fn h2_retry_story(c: &mut H2Retries<'_>, ups: &[Upstream; 3], prefix: &str) {
     }
     let retries = c.retries(requests);
     let r = c.send(Method::GET, &gets, false);
-    assert_eq!(r.status, 503, "{}", r.text());
-    assert!(r.text().ends_with(" failed"), "{}", r.text());
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert!(r.text.ends_with(" failed"), "{}", r.text);
     assert_eq!(
         c.retries(requests),
         retries + 2,
@@ -971,8 +1028,16 @@ fn h2_streams_are_retried_like_http1_requests_unless_they_have_a_body() {
     let h2 = ["alpha", "beta", "gamma"].map(Upstream::start_h2);
     let mut n = L7Node::start();
     n.apply(&h2_retry_config(&n, &h2));
-    let mut c = H2Retries::connect(&n);
+    let mut c = Retries::h2(&n);
     // To an HTTP/1.1 cluster, then to an HTTP/2 one.
-    h2_retry_story(&mut c, &n.upstreams, "");
-    h2_retry_story(&mut c, &h2, "h2.");
+    retry_story(&mut c, &n.upstreams, "");
+    retry_story(&mut c, &h2, "h2.");
+}
+
+#[test]
+fn http1_requests_to_an_http2_cluster_are_retried_as_to_an_http1_one() {
+    let h2 = ["alpha", "beta", "gamma"].map(Upstream::start_h2);
+    let mut n = L7Node::start();
+    n.apply(&h2_retry_config(&n, &h2));
+    retry_story(&mut Retries::h1(&n), &h2, "h2.");
 }

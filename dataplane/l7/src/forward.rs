@@ -26,7 +26,7 @@
 //!   ([`crate::tls::ClientConfigs`]); a handshake that fails is a connect failure, and roots
 //!   that cannot be loaded answer 502 before anything is read from the client's body.
 
-use std::{borrow::Cow, time::Instant};
+use std::borrow::Cow;
 
 use strait_http1::{BodyDecoder, BodyFraming, Upgrade};
 use strait_shm::l7stats::counter;
@@ -41,7 +41,7 @@ use crate::io::millis;
 use crate::lb::InFlight;
 use crate::proxy::{self, Exchange, Facts, Outcome, Tally};
 use crate::replay::Replay;
-use crate::retry::{Failure, HoldBack, NoRetry, Policy, RetryGuard};
+use crate::retry::{Failure, NoRetry, Policy, Tries};
 use crate::route::{Request, choose_endpoint};
 use crate::upstream::{Security, connect};
 
@@ -128,16 +128,12 @@ pub(crate) async fn forward(
     let mut replay = Replay::new(facts.bodiless(), &policy, body_len, &client.inbound.buf);
     let connect_timeout = millis(record.connect_timeout_ms).unwrap_or(shared.opts.connect_timeout);
     let per_try = millis(route.per_try_timeout_ms);
-    let deadline = millis(route.timeout_ms).map(|t| Instant::now() + t);
     let state = generation.cluster_state(cluster);
-    let _request = state.map(|s| s.budget.request());
+    let mut tries = Tries::new(policy, millis(route.timeout_ms), state.map(|s| &s.budget));
     let metrics = &shared.metrics;
-    let mut tried: Vec<u32> = Vec::new();
-    let mut _retry: Option<RetryGuard<'_>> = None;
-    let mut last_status = None;
     let mut fresh = false;
     loop {
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let left = tries.left();
         let (failure, status, reason): (_, u16, Cow<'static, str>) = match connect(
             shared,
             chosen.addr,
@@ -157,8 +153,6 @@ pub(crate) async fn forward(
                 let _in_flight = InFlight::begin(state, chosen.pos);
                 let try_limit = per_try.unwrap_or(shared.opts.response_timeout);
                 let per_try_bound = per_try.is_some() && left.is_none_or(|l| try_limit <= l);
-                let retry_left = client.entry.retries < policy.retries
-                    && state.is_none_or(|s| s.budget.has_room(policy.budget_percent));
                 let tally = Tally::default();
                 let resendable = replay.before_try(up.reused, &client.inbound.buf);
                 let exchange = Exchange {
@@ -169,7 +163,7 @@ pub(crate) async fn forward(
                     facts,
                     response_mods: &response_mods,
                     response_timeout: left.map_or(try_limit, |l| l.min(try_limit)),
-                    hold_back: HoldBack::new(policy, retry_left),
+                    hold_back: tries.hold_back(),
                     resendable,
                     tally: &tally,
                 };
@@ -210,10 +204,6 @@ pub(crate) async fn forward(
                                 // The request's own deadline is not retried.
                                 per_try_bound.then_some(Failure::PerTryTimeout)
                             }
-                            Some(Failure::Status(s)) => {
-                                last_status = Some(s);
-                                Some(Failure::Status(s))
-                            }
                             other => other,
                         };
                         (failure, status, reason.into())
@@ -221,20 +211,10 @@ pub(crate) async fn forward(
                 }
             }
         };
-        tried.push(chosen.slot);
-        let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
-        let budget = state.map(|s| &s.budget);
-        let next = policy.next_try(failure, client.entry.retries, out_of_time, budget);
-        if next.as_ref().is_err_and(|e| *e == NoRetry::Budget) {
-            metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
-        }
-        let granted = next.map(|guard| _retry = guard).is_ok();
-        if !granted {
-            let (status, reason) = match last_status {
-                Some(s) => (s, format!("upstream answered {s}").into()),
-                None if out_of_time => (504, "upstream did not answer in time".into()),
-                None => (status, reason),
-            };
+        if let Err(((status, reason), why)) = tries.failed(chosen.slot, failure, status, reason) {
+            if why == NoRetry::Budget {
+                metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
+            }
             let body = format!("{reason}\n");
             return client.answer(head, status, body.as_bytes(), true).await;
         }
@@ -242,7 +222,7 @@ pub(crate) async fn forward(
         client.entry.retries += 1;
         fresh = false;
         replay.restore(&mut client.inbound.buf);
-        let untried = |slot: u32| shared.usable(slot) && !tried.contains(&slot);
+        let untried = |slot: u32| shared.usable(slot) && tries.untried(slot);
         chosen = match choose_endpoint(generation, cluster, req, &untried, &shared.rng)
             .or_else(|_| choose_endpoint(generation, cluster, req, &usable, &shared.rng))
         {

@@ -2,10 +2,12 @@
 //! and whether the cluster can afford another retry now.
 //!
 //! Order per request: [`Policy::of`] once (route, method, whether the body is replayable) →
-//! per failed try, [`Policy::allows`] with its [`Failure`] and, when a retry is decided,
-//! [`Budget::try_retry`] on the cluster's budget; the [`RetryGuard`] it returns lives as long
-//! as the retry's exchange. Every forwarded request holds a [`RequestGuard`] on the budget for
-//! its whole life.
+//! [`Tries::new`] with the route's request timeout and the cluster's budget → before each try
+//! [`Tries::hold_back`] (which statuses it keeps from the client) → per failed try
+//! [`Tries::failed`] with its [`Failure`]: [`Policy::next_try`] decides, and a retry holds a
+//! [`RetryGuard`] of the budget until the next one. The [`Tries`] hold a [`RequestGuard`] on
+//! the budget for the request's whole life. HTTP/1.1 requests, HTTP/2 streams and HTTP/1.1
+//! requests to HTTP/2 clusters all go through these.
 //!
 //! Invariants:
 //! * A connect failure may be retried for any method: nothing of the request left the proxy.
@@ -21,7 +23,11 @@
 //!   always be in flight, so a lone request can retry; `percent == 0` means no budget limit.
 //!   All counters are `Cell`s of the worker's thread: no atomics, no locks.
 
-use std::cell::Cell;
+use std::{
+    borrow::Cow,
+    cell::Cell,
+    time::{Duration, Instant},
+};
 
 use strait_http1::Method;
 use strait_table::{Route, retry_flags, retry_on};
@@ -152,6 +158,103 @@ impl HoldBack {
     /// Whether a response with `status` is held back.
     pub(crate) fn holds(&self, status: u16) -> bool {
         self.0.is_some_and(|p| p.retries_status(status))
+    }
+}
+
+/// One request's tries: the endpoints tried so far, the retries made and the one held in the
+/// cluster's budget, the last status held back, and the request's deadline. Decides, after
+/// each failed try, whether another is made ([`Tries::failed`]).
+#[derive(Debug)]
+pub(crate) struct Tries<'b> {
+    policy: Policy,
+    deadline: Option<Instant>,
+    budget: Option<&'b Budget>,
+    _request: Option<RequestGuard<'b>>,
+    _retry: Option<RetryGuard<'b>>,
+    tried: Vec<u32>,
+    retries: u32,
+    last_status: Option<u16>,
+}
+
+/// What the client gets when no more try is made: a status and a reason.
+pub(crate) type Final = (u16, Cow<'static, str>);
+
+impl<'b> Tries<'b> {
+    /// The tries of a request with `policy`, answered within `timeout` (the route's request
+    /// timeout) from now; counted in flight on `budget` until dropped.
+    pub(crate) fn new(
+        policy: Policy,
+        timeout: Option<Duration>,
+        budget: Option<&'b Budget>,
+    ) -> Self {
+        Tries {
+            policy,
+            deadline: timeout.map(|t| Instant::now() + t),
+            budget,
+            _request: budget.map(Budget::request),
+            _retry: None,
+            tried: Vec::new(),
+            retries: 0,
+            last_status: None,
+        }
+    }
+
+    /// Time left before the request's deadline (`None`: it has none).
+    pub(crate) fn left(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// Which statuses the next try holds back: those its policy retries, if a retry is still
+    /// possible after it (attempts left, room in the budget).
+    pub(crate) fn hold_back(&self) -> HoldBack {
+        let retry_left = self.retries < self.policy.retries
+            && self
+                .budget
+                .is_none_or(|b| b.has_room(self.policy.budget_percent));
+        HoldBack::new(self.policy, retry_left)
+    }
+
+    /// Whether the endpoint in health slot `slot` was not tried yet.
+    pub(crate) fn untried(&self, slot: u32) -> bool {
+        !self.tried.contains(&slot)
+    }
+
+    /// After a try on endpoint `slot` failed with `failure` (`None`: one that is never
+    /// retried), whose own answer would be `status` and `reason`: `Ok` when another try is
+    /// made (a retry of the budget is held for it), else what the client gets: the last
+    /// status held back, else 504 when the deadline passed, else this try's answer. `Err`
+    /// also says whether the budget alone refused ([`NoRetry::Budget`]).
+    pub(crate) fn failed(
+        &mut self,
+        slot: u32,
+        failure: Option<Failure>,
+        status: u16,
+        reason: Cow<'static, str>,
+    ) -> Result<(), (Final, NoRetry)> {
+        self.tried.push(slot);
+        if let Some(Failure::Status(s)) = failure {
+            self.last_status = Some(s);
+        }
+        let out_of_time = self.deadline.is_some_and(|d| Instant::now() >= d);
+        match self
+            .policy
+            .next_try(failure, self.retries, out_of_time, self.budget)
+        {
+            Ok(guard) => {
+                self._retry = guard;
+                self.retries += 1;
+                Ok(())
+            }
+            Err(why) => {
+                let answer = match self.last_status {
+                    Some(s) => (s, format!("upstream answered {s}").into()),
+                    None if out_of_time => (504, "upstream did not answer in time".into()),
+                    None => (status, reason),
+                };
+                Err((answer, why))
+            }
+        }
     }
 }
 
@@ -309,6 +412,63 @@ mod tests {
         assert!(Policy::of(&allowed, Method::Post, true).resendable());
         assert!(Policy::of(&allowed, Method::Post, true).allows(Failure::Status(502)));
         assert!(!Policy::of(&allowed, Method::Post, false).allows(Failure::Status(502)));
+    }
+
+    #[test]
+    fn tries_retry_untried_endpoints_then_answer_the_last_held_status() {
+        let p = Policy::of(&route(2, retry_on::ALL, 0), Method::Get, true);
+        let budget = Budget::default();
+        let mut tries = Tries::new(p, None, Some(&budget));
+        assert!(tries.hold_back().holds(503));
+        assert!(tries.untried(7));
+        assert!(
+            tries
+                .failed(7, Some(Failure::Reset), 502, "reset".into())
+                .is_ok()
+        );
+        assert!(!tries.untried(7) && tries.untried(8));
+        assert_eq!(budget.retries(), 1, "the retry holds the budget");
+        assert!(
+            tries
+                .failed(8, Some(Failure::Status(503)), 502, "x".into())
+                .is_ok()
+        );
+        assert!(
+            !tries.hold_back().holds(503),
+            "the last try holds nothing back"
+        );
+        let last = tries.failed(9, Some(Failure::Reset), 502, "reset".into());
+        let ((status, reason), why) = last.unwrap_err();
+        assert_eq!((status, why), (503, NoRetry::Policy));
+        assert_eq!(reason, "upstream answered 503");
+        drop(tries);
+        assert_eq!((budget.retries(), budget.requests.get()), (0, 0));
+
+        let mut never = Tries::new(p, None, None);
+        let ((status, reason), _) = never.failed(1, None, 400, "bad".into()).unwrap_err();
+        assert_eq!((status, reason.as_ref()), (400, "bad"));
+        let mut late = Tries::new(p, Some(Duration::ZERO), None);
+        let ((status, _), _) = late
+            .failed(1, Some(Failure::Reset), 502, "r".into())
+            .unwrap_err();
+        assert_eq!(status, 504, "out of time");
+        let capped = Policy {
+            budget_percent: 1,
+            ..p
+        };
+        let full = Budget::default();
+        let _held: Vec<_> = (0..MIN_RETRIES)
+            .map(|_| full.try_retry(1).unwrap())
+            .collect();
+        let mut refused = Tries::new(capped, None, Some(&full));
+        assert!(
+            !refused.hold_back().holds(503),
+            "no room: nothing held back"
+        );
+        let (_, why) = refused
+            .failed(1, Some(Failure::Reset), 502, "r".into())
+            .unwrap_err();
+        assert_eq!(why, NoRetry::Budget);
     }
 
     #[test]

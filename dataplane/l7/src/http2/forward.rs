@@ -27,7 +27,7 @@
 //!   per try (`l7_timeouts`). A request counts as in flight on its endpoint for each exchange.
 //! * Once a response has started, a failure resets the stream instead of answering.
 
-use std::{borrow::Cow, net::SocketAddr, time::Instant};
+use std::{borrow::Cow, net::SocketAddr};
 
 use h2::{Reason, RecvStream};
 use http::request::Parts;
@@ -42,7 +42,7 @@ use crate::generation::Generation;
 use crate::headers::{self, Mods};
 use crate::io::millis;
 use crate::lb::InFlight;
-use crate::retry::{Failure, HoldBack, NoRetry, Policy, RetryGuard};
+use crate::retry::{Failure, NoRetry, Policy, Tries};
 use crate::route::{Request, choose_endpoint};
 use crate::upstream::{self, Security};
 use crate::worker::Shared;
@@ -137,22 +137,17 @@ pub(super) async fn forward(
     let policy = Policy::of(route, t.req.head.method, body.is_end_stream());
     let connect_timeout = millis(record.connect_timeout_ms).unwrap_or(shared.opts.connect_timeout);
     let per_try = millis(route.per_try_timeout_ms);
-    let deadline = millis(route.timeout_ms).map(|t| Instant::now() + t);
     let state = t.generation.cluster_state(t.cluster);
-    let _request = state.map(|s| s.budget.request());
+    let mut tries = Tries::new(policy, millis(route.timeout_ms), state.map(|s| &s.budget));
     let metrics = &shared.metrics;
-    let mut tried: Vec<u32> = Vec::new();
-    let mut _retry: Option<RetryGuard<'_>> = None;
-    let (mut retries, mut last_status, mut fresh) = (0, None, false);
+    let mut fresh = false;
     loop {
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let left = tries.left();
         let connect_within = left.map_or(connect_timeout, |l| l.min(connect_timeout));
         let try_limit = per_try.unwrap_or(shared.opts.response_timeout);
         let per_try_bound = per_try.is_some() && left.is_none_or(|l| try_limit <= l);
         let response_timeout = left.map_or(try_limit, |l| l.min(try_limit));
-        let retry_left = retries < policy.retries
-            && state.is_none_or(|s| s.budget.has_room(policy.budget_percent));
-        let hold_back = HoldBack::new(policy, retry_left);
+        let hold_back = tries.hold_back();
         let result = if let Some(req) = &h2_req {
             match to_h2::client(shared, chosen.addr, &security, connect_within, fresh).await {
                 Ok(client) => {
@@ -204,10 +199,6 @@ pub(super) async fn forward(
                         // The request's own deadline is not retried.
                         per_try_bound.then_some(failure)
                     }
-                    Failure::Status(s) => {
-                        last_status = Some(s);
-                        Some(failure)
-                    }
                     other => Some(other),
                 };
                 (failure, status, reason.into())
@@ -219,26 +210,16 @@ pub(super) async fn forward(
                 (Some(Failure::Connect), 502, reason.into())
             }
         };
-        tried.push(chosen.slot);
-        let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
-        let budget = state.map(|s| &s.budget);
-        let next = policy.next_try(failure, retries, out_of_time, budget);
-        if next.as_ref().is_err_and(|e| *e == NoRetry::Budget) {
-            metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
-        }
-        let granted = next.map(|guard| _retry = guard).is_ok();
-        if !granted {
-            return match last_status {
-                Some(s) => answer.fail(s, &format!("upstream answered {s}")),
-                None if out_of_time => answer.fail(504, "upstream did not answer in time"),
-                None => answer.fail(status, &reason),
-            };
+        if let Err(((status, reason), why)) = tries.failed(chosen.slot, failure, status, reason) {
+            if why == NoRetry::Budget {
+                metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
+            }
+            return answer.fail(status, &reason);
         }
         metrics.inc(counter::RETRIES);
         answer.record.retried();
-        retries += 1;
         fresh = false;
-        let untried = |slot: u32| shared.usable(slot) && !tried.contains(&slot);
+        let untried = |slot: u32| shared.usable(slot) && tries.untried(slot);
         chosen = match choose_endpoint(t.generation, t.cluster, t.req, &untried, &shared.rng)
             .or_else(|_| choose_endpoint(t.generation, t.cluster, t.req, &usable, &shared.rng))
         {

@@ -10,11 +10,18 @@
 //! were complete and the response did not end with the connection; once a response byte was
 //! written, a failure drops the connection instead of answering. The request's entry gets
 //! the endpoint, the response's status, and the bytes both ways (the body as decoded going
-//! up, everything written coming down), as `crate::forward` gives it for HTTP/1.1. Of the
-//! route's retry policy only connect failures are retried here (nothing of the request left
-//! the proxy); resets, 5xx statuses and per-try timeouts are answered as they are.
+//! up, everything written coming down), as `crate::forward` gives it for HTTP/1.1.
+//!
+//! Tries and timeouts follow `crate::forward`: the cluster's connect timeout per try, the
+//! route's per-try timeout (else `response_timeout`) per wait for a response head, its request
+//! timeout for all tries together; a failed try (connect failure, a reset before a response
+//! head, a 5xx status held back before anything reached the client, a per-try timeout) is
+//! retried on another endpoint by the route's policy and the cluster's budget
+//! ([`crate::retry::Tries`]). A request is sent twice only when it has no body or its whole
+//! body was held in memory ([`Replay`] puts it back in the input buffer), and after a connect
+//! failure. A held-back status's stream is reset upstream.
 
-use std::{cell::Cell, pin::pin, time::Duration};
+use std::{borrow::Cow, cell::Cell, pin::pin, time::Duration};
 
 use bytes::Bytes;
 use futures_util::future::{Either, select};
@@ -25,7 +32,7 @@ use strait_http1::{
     chunk_encode::{write_chunk, write_last_chunk},
 };
 use strait_shm::l7stats::counter;
-use strait_table::{Cluster, ModDirection, Route, retry_on};
+use strait_table::{Cluster, ModDirection, Route};
 use tracing::debug;
 
 use super::forward::Failed;
@@ -33,6 +40,7 @@ use super::head::{self, H1Framing};
 use super::record::add;
 use super::relay::{H1BodyError, h1_body_to_h2};
 use super::to_h2;
+use crate::body::buffered_len;
 use crate::conn::{Client, Next};
 use crate::generation::Generation;
 use crate::headers::Mods;
@@ -40,6 +48,8 @@ use crate::io::millis;
 use crate::io::{Inbound, within, write_all};
 use crate::lb::InFlight;
 use crate::proxy::Tally;
+use crate::replay::Replay;
+use crate::retry::{Failure, HoldBack, NoRetry, Policy, Tries};
 use crate::route::{Request as Routed, choose_endpoint};
 use crate::stream::Stream;
 use crate::upstream::Security;
@@ -81,8 +91,7 @@ pub(crate) async fn forward(
         return client.answer(head, 400, body, true).await;
     };
     let usable = |slot: u32| shared.usable(slot);
-    let choose = || choose_endpoint(generation, cluster, req, &usable, &shared.rng);
-    let mut chosen = match choose() {
+    let mut chosen = match choose_endpoint(generation, cluster, req, &usable, &shared.rng) {
         Ok(chosen) => chosen,
         Err(why) => {
             return client.no_endpoint(head, why, name, false).await;
@@ -99,75 +108,97 @@ pub(crate) async fn forward(
             return client.answer(head, 502, body.as_bytes(), false).await;
         }
     };
+    // As for HTTP/1.1: sent again only with its whole body in memory (`crate::replay`).
+    let bodiless = matches!(head.framing, BodyFraming::None | BodyFraming::Length(0));
+    let body_len = buffered_len(&decoder, &client.inbound.buf).ok().flatten();
+    let policy = Policy::of(route, head.method, bodiless || body_len.is_some());
+    let replay = Replay::new(bodiless, &policy, body_len, &client.inbound.buf);
     let connect_timeout = millis(record.connect_timeout_ms).unwrap_or(shared.opts.connect_timeout);
-    let response_timeout = millis(route.timeout_ms).unwrap_or(shared.opts.response_timeout);
-    let attempts = 1 + if route.retries_on(retry_on::CONNECT_FAILURE) {
-        u32::from(route.retry_attempts)
-    } else {
-        0
-    };
+    let per_try = millis(route.per_try_timeout_ms);
     let state = generation.cluster_state(cluster);
+    let mut tries = Tries::new(policy, millis(route.timeout_ms), state.map(|s| &s.budget));
     let metrics = &shared.metrics;
-    let (mut failures, mut fresh) = (0, false);
+    let mut fresh = false;
     loop {
-        let h2c = match to_h2::client(shared, chosen.addr, &security, connect_timeout, fresh).await
-        {
-            Ok(h2c) => h2c,
-            Err(e) => {
-                metrics.inc(counter::CONNECT_FAILURES);
-                debug!(cluster = name, endpoint = %chosen.addr, error = %e, "connect failed");
-                failures += 1;
-                if failures >= attempts {
-                    let body = format!("cannot connect to an endpoint of cluster {name}\n");
-                    return client.answer(head, 502, body.as_bytes(), true).await;
+        let left = tries.left();
+        let connect_within = left.map_or(connect_timeout, |l| l.min(connect_timeout));
+        let try_limit = per_try.unwrap_or(shared.opts.response_timeout);
+        let per_try_bound = per_try.is_some() && left.is_none_or(|l| try_limit <= l);
+        let (failure, status, reason): (_, u16, Cow<'static, str>) =
+            match to_h2::client(shared, chosen.addr, &security, connect_within, fresh).await {
+                Err(e) => {
+                    metrics.inc(counter::CONNECT_FAILURES);
+                    debug!(cluster = name, endpoint = %chosen.addr, error = %e, "connect failed");
+                    let reason = format!("cannot connect to an endpoint of cluster {name}");
+                    (Some(Failure::Connect), 502, reason.into())
                 }
-                metrics.inc(counter::RETRIES);
-                client.entry.retries += 1;
-                match choose() {
-                    Ok(next) => chosen = next,
-                    Err(why) => {
-                        return client.no_endpoint(head, why, name, true).await;
+                Ok(h2c) => {
+                    let _in_flight = InFlight::begin(state, chosen.pos);
+                    let tally = Tally::default();
+                    let x = Exchange {
+                        shared,
+                        stream: client.stream,
+                        head,
+                        response_mods: &response_mods,
+                        response_timeout: left.map_or(try_limit, |l| l.min(try_limit)),
+                        hold_back: tries.hold_back(),
+                        tally: &tally,
+                    };
+                    let done = x
+                        .run(h2c, up_req.clone(), decoder.clone(), &mut client.inbound)
+                        .await;
+                    let e = &mut client.entry;
+                    e.upstream = Some(chosen.addr);
+                    e.status = tally.status.get();
+                    e.bytes_out = tally.down.get();
+                    e.bytes_in = e.head_bytes + tally.up.get();
+                    match done {
+                        Ok(true) => return Next::KeepAlive,
+                        Ok(false) => return Next::Close,
+                        // Refused before anything of the request was taken: nothing to restore.
+                        Err(Failed::Stale) if !fresh => {
+                            fresh = true;
+                            continue;
+                        }
+                        Err(Failed::Stale) => (None, 502, "upstream connection failed".into()),
+                        Err(Failed::Answer(status, reason)) => {
+                            let body = format!("{reason}\n");
+                            return client.answer(head, status, body.as_bytes(), true).await;
+                        }
+                        Err(Failed::Try(failure, status, reason)) => {
+                            debug!(cluster = name, endpoint = %chosen.addr, ?failure, "try failed");
+                            let failure = match failure {
+                                Failure::PerTryTimeout => {
+                                    metrics.inc(counter::TIMEOUTS);
+                                    // The request's own deadline is not retried.
+                                    per_try_bound.then_some(failure)
+                                }
+                                other => Some(other),
+                            };
+                            (failure, status, reason.into())
+                        }
+                        Err(Failed::Reset) => return Next::Drop,
                     }
                 }
-                continue;
+            };
+        if let Err(((status, reason), why)) = tries.failed(chosen.slot, failure, status, reason) {
+            if why == NoRetry::Budget {
+                metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
             }
-        };
-        let _in_flight = InFlight::begin(state, chosen.pos);
-        let tally = Tally::default();
-        let x = Exchange {
-            shared,
-            stream: client.stream,
-            head,
-            response_mods: &response_mods,
-            response_timeout,
-            tally: &tally,
-        };
-        let done = x
-            .run(h2c, up_req.clone(), decoder.clone(), &mut client.inbound)
-            .await;
-        let e = &mut client.entry;
-        e.upstream = Some(chosen.addr);
-        e.status = tally.status.get();
-        e.bytes_out = tally.down.get();
-        e.bytes_in = e.head_bytes + tally.up.get();
-        match done {
-            Ok(true) => return Next::KeepAlive,
-            Ok(false) => return Next::Close,
-            Err(Failed::Stale) if !fresh => fresh = true,
-            Err(Failed::Stale) => {
-                return client
-                    .answer(head, 502, b"upstream connection failed\n", true)
-                    .await;
-            }
-            Err(Failed::Answer(status, reason) | Failed::Try(_, status, reason)) => {
-                if status == 504 {
-                    metrics.inc(counter::TIMEOUTS);
-                }
-                let body = format!("{reason}\n");
-                return client.answer(head, status, body.as_bytes(), true).await;
-            }
-            Err(Failed::Reset) => return Next::Drop,
+            let body = format!("{reason}\n");
+            return client.answer(head, status, body.as_bytes(), true).await;
         }
+        metrics.inc(counter::RETRIES);
+        client.entry.retries += 1;
+        fresh = false;
+        replay.restore(&mut client.inbound.buf);
+        let untried = |slot: u32| shared.usable(slot) && tries.untried(slot);
+        chosen = match choose_endpoint(generation, cluster, req, &untried, &shared.rng)
+            .or_else(|_| choose_endpoint(generation, cluster, req, &usable, &shared.rng))
+        {
+            Ok(next) => next,
+            Err(why) => return client.no_endpoint(head, why, name, true).await,
+        };
     }
 }
 
@@ -178,6 +209,8 @@ struct Exchange<'a> {
     head: &'a RequestHead,
     response_mods: &'a Mods<'a>,
     response_timeout: Duration,
+    /// Statuses not to forward, because the request will be retried.
+    hold_back: HoldBack,
     /// The response's status, the body bytes sent up, the bytes written to the client.
     tally: &'a Tally,
 }
@@ -255,16 +288,24 @@ impl Exchange<'_> {
         started: &Cell<bool>,
     ) -> Result<bool, Failed> {
         let resp = match within(self.response_timeout, response).await {
-            Err(_) => return Err(Failed::Answer(504, "upstream did not answer in time")),
+            Err(_) => {
+                let reason = "upstream did not answer in time";
+                return Err(Failed::Try(Failure::PerTryTimeout, 504, reason));
+            }
             Ok(Err(e)) => {
                 debug!(error = %e, "h2 upstream failed before a response");
-                return Err(Failed::Answer(502, "upstream connection failed"));
+                let reason = "upstream connection failed";
+                return Err(Failed::Try(Failure::Reset, 502, reason));
             }
             Ok(Ok(resp)) => resp,
         };
+        let status = resp.status().as_u16();
+        if self.hold_back.holds(status) {
+            // Dropping the response resets its stream upstream.
+            return Err(Failed::Try(Failure::Status(status), 502, "upstream failed"));
+        }
         let (mut parts, mut body) = resp.into_parts();
         head::clean(&mut parts.headers, self.response_mods);
-        let status = parts.status.as_u16();
         let no_body = self.head.method == Method::Head || matches!(status, 100..=199 | 204 | 304);
         let end = body.is_end_stream();
         let length = parts.headers.contains_key(CONTENT_LENGTH);

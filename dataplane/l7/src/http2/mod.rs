@@ -19,7 +19,8 @@
 //! * A stream is retried by its route's policy as an HTTP/1.1 request is (`forward`), but only
 //!   a stream without a body is replayable: one with a body (every gRPC call) is sent twice
 //!   only after a connect failure, when nothing of it left the proxy. An HTTP/1.1 request to
-//!   an HTTP/2 cluster (`from_h1`) is retried only after a connect failure.
+//!   an HTTP/2 cluster (`from_h1`) is retried by the HTTP/1.1 rules, its body held whole
+//!   included.
 //! * A gRPC request (`content-type: application/grpc…`) that the proxy cannot forward gets a
 //!   trailers-only gRPC answer (`grpc-status`, `grpc-message`), never a bare HTTP error.
 //! * Everything stays on the worker's thread: the `h2` crate spawns nothing, the adapter's
