@@ -876,12 +876,14 @@ impl Retries<'_> {
         matches!(self.via, Via::H1)
     }
 
-    /// A request with `method` on `host` (a body `data` when `body`), answered whole.
+    /// A request with `method` on `host` (with a body `data` to `/echo` when `body`, else to
+    /// `/`), answered whole.
     fn send(&mut self, method: Method, host: &str, body: bool) -> Answer {
+        let path = if body { "/echo" } else { "/" };
         let answer = match &self.via {
             Via::H2(rt, client) => {
                 let chunks: &[&[u8]] = if body { &[b"data"] } else { &[] };
-                let asked = client.request(method, host, "/", &[], chunks);
+                let asked = client.request(method, host, path, &[], chunks);
                 let r = rt
                     .block_on(async { tokio::time::timeout(Duration::from_secs(10), asked).await });
                 let r = r.unwrap_or_else(|e| fail_with_log(self.n, host, &e));
@@ -899,7 +901,7 @@ impl Retries<'_> {
                 } else {
                     "\r\n"
                 };
-                let req = format!("{method} / HTTP/1.1\r\nHost: {host}\r\n{body}");
+                let req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n{body}");
                 let r = Client::connect(self.n.addr())
                     .and_then(|mut c| c.send(req.as_bytes()).and_then(|()| c.response()))
                     .unwrap_or_else(|e| fail_with_log(self.n, host, &e));
@@ -976,7 +978,10 @@ fn retry_story(c: &mut Retries<'_>, ups: &[Upstream; 3], prefix: &str) {
                     assert_eq!(answer, (Some("alpha"), "alpha failed"), "{host}");
                     failed += 1;
                 }
-                status => assert_eq!(status, 200, "{host}: {}", r.text),
+                status => {
+                    assert_eq!(status, 200, "{host}: {}", r.text);
+                    assert_eq!(r.text, "data", "{host}: the body arrived whole");
+                }
             }
         }
         let tried = alpha.faults() - before;
