@@ -5,11 +5,14 @@ use std::path::PathBuf;
 
 const USAGE: &str = "usage: l7-bench [--seconds N] [--warmup N] [--rounds N] [--connections N]
                 [--streams N] [--quota-us N] [--period-us N] [--proxy-core N]
-                [--load-core N] [--oha PATH] [--latency-rate N]
+                [--load-core N] [--oha PATH] [--latency-rate N] [--latency-rounds N]
   --seconds N      seconds each load run is measured (default 10)
   --warmup N       seconds of the same load before each measured run, 0 for none (default 1)
   --rounds N       rounds of strait, haproxy, nginx, strait-epoll; medians are reported
                    (default 2)
+  --latency-rounds N
+                   rounds of strait, haproxy, nginx at the fixed rate: a p99 moves more
+                   from run to run than a rate, so it gets more (default 5)
   --connections N  client connections of wrk and oha (default 64)
   --streams N      HTTP/2 streams per connection of h2load, on 8 connections (default 32)
   --quota-us N     CPU time each proxy may use per period, µs (default 50000: half a core)
@@ -30,6 +33,8 @@ pub struct Args {
     pub warmup: u64,
     /// Rounds of every system.
     pub rounds: usize,
+    /// Rounds of the latency runs.
+    pub latency_rounds: usize,
     /// Client connections of wrk and oha.
     pub connections: u32,
     /// HTTP/2 streams per connection.
@@ -55,6 +60,7 @@ impl Args {
             seconds: 10,
             warmup: 1,
             rounds: 2,
+            latency_rounds: 5,
             connections: 64,
             streams: 32,
             quota_us: 50_000,
@@ -86,6 +92,7 @@ impl Args {
                 "--seconds" => args.seconds = number(1),
                 "--warmup" => args.warmup = number(0),
                 "--rounds" => args.rounds = number(1) as usize,
+                "--latency-rounds" => args.latency_rounds = number(1) as usize,
                 "--connections" => args.connections = number(1) as u32,
                 "--streams" => args.streams = number(1) as u32,
                 "--quota-us" => args.quota_us = number(1000),

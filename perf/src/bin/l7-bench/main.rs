@@ -12,11 +12,11 @@
 //! * `handshake`: oha without keep-alive over TLS, one full handshake per request;
 //! * `h2`: h2load, HTTP/2 over TLS (ALPN `h2`), 8 connections × `--streams` streams;
 //!
-//! (strait-epoll: `http` only). Then, as many rounds of strait, haproxy, nginx at a fixed
-//! offered rate, half the better peer's `http` req/s, with oha (keep-alive, latency corrected
-//! for coordinated omission): `latency`, whose p99 is compared (`--latency-rate N`: only these
-//! rounds, at N req/s). Each system is stopped by PID and its cgroup removed after its runs. A
-//! mode that does not work through Strait is `n/a`.
+//! (strait-epoll: `http` only). Then `--latency-rounds` rounds of strait, haproxy, nginx at a
+//! fixed offered rate, half the better peer's `http` req/s, with oha (keep-alive, latency
+//! corrected for coordinated omission): `latency`, whose p99 is compared (`--latency-rate N`:
+//! only these rounds, at N req/s). Each system is stopped by PID and its cgroup removed after
+//! its runs. A mode that does not work through Strait is `n/a`.
 //!
 //! Output: one line per run on stderr; the table of medians, the ratios, and last
 //! `RESULT l7 http_ratio=… https_ratio=… handshake_ratio=… h2_ratio=… p99_ratio=…
@@ -74,7 +74,7 @@ fn bench(args: &Args) {
         period_us: args.period_us,
     };
     println!(
-        "L7 proxies, each capped at {} of {} µs of CPU ({:.2} core) on core {}; load generator, upstreams {} and {}, Strait's agent on core {}; {} s runs after {} s warm-up, {} rounds",
+        "L7 proxies, each capped at {} of {} µs of CPU ({:.2} core) on core {}; load generator, upstreams {} and {}, Strait's agent on core {}; {} s runs after {} s warm-up, {} rounds ({} at the fixed rate)",
         args.quota_us,
         args.period_us,
         args.quota_us as f64 / args.period_us as f64,
@@ -85,6 +85,7 @@ fn bench(args: &Args) {
         args.seconds,
         args.warmup,
         args.rounds,
+        args.latency_rounds,
     );
     let throughput = [Mode::Http, Mode::Https, Mode::Handshake, Mode::H2];
     let mut session = Session {
@@ -130,7 +131,7 @@ fn bench(args: &Args) {
                 None => "half the better peer's http",
             };
             eprintln!("latency at a fixed rate of {rate} req/s ({why})");
-            for round in 1..=args.rounds {
+            for round in 1..=args.latency_rounds {
                 for system in [System::Strait, System::Haproxy, System::Nginx] {
                     let running = session.start(system);
                     session.measure(&running, Mode::Latency, round, Some(rate));
