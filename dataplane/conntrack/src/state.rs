@@ -153,6 +153,27 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
+    /// The shortest of the per-state timeouts: an entry idle for less is live in any state
+    /// (unless its service's own idle timeout is shorter still).
+    pub const fn shortest(&self) -> u64 {
+        let others = [
+            self.established,
+            self.fin_wait,
+            self.closed,
+            self.udp,
+            self.icmp,
+        ];
+        let mut min = self.syn;
+        let mut i = 0;
+        while i < others.len() {
+            if others[i] < min {
+                min = others[i];
+            }
+            i += 1;
+        }
+        min
+    }
+
     /// The timeout of `state`; `idle_override` (non-zero: the service's idle timeout) replaces
     /// the `established` and `udp` defaults.
     pub const fn for_state(&self, state: State, idle_override: u64) -> u64 {

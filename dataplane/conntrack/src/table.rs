@@ -87,16 +87,25 @@ pub(crate) struct Slot {
 
 const _: () = assert!(core::mem::size_of::<Slot>() == 2 * strait_cpu::CACHE_LINE);
 
-/// True if `conn` is past the timeout of its state at `now`.
+/// True if `conn` is past the timeout of its state at `now`; `shortest` is
+/// [`Timeouts::shortest`] of `timeouts`.
 #[inline]
-fn expired(timeouts: &Timeouts, conn: &Conn, now: u64) -> bool {
-    now.saturating_sub(conn.last_seen) >= timeouts.for_state(conn.state, conn.idle_override())
+fn expired(timeouts: &Timeouts, shortest: u64, conn: &Conn, now: u64) -> bool {
+    let idle = now.saturating_sub(conn.last_seen);
+    // Idle for less than every timeout (the service's own too, if it has one): live in any
+    // state, without looking up the state's timeout (the usual answer on the packet path).
+    if idle < shortest && (conn.idle_timeout_s == 0 || idle < conn.idle_override()) {
+        return false;
+    }
+    idle >= timeouts.for_state(conn.state, conn.idle_override())
 }
 
 /// One worker's connection table: owned and mutated by that worker alone, so no locks.
 #[derive(Debug)]
 pub struct Conntrack {
     pub(crate) config: Config,
+    /// `config.timeouts.shortest()`, for [`expired`].
+    pub(crate) shortest: u64,
     /// Home count − 1 (see `buckets`).
     pub(crate) mask: usize,
     pub(crate) buckets: Vec<Bucket>,
@@ -139,6 +148,7 @@ impl Conntrack {
         free.extend((0..cap as u32).rev());
         Ok(Conntrack {
             config,
+            shortest: config.timeouts.shortest(),
             mask: n - 1,
             buckets: huge_vec(Bucket::VACANT, n + WINDOW - 1),
             slots: huge_vec(
@@ -232,12 +242,12 @@ impl Conntrack {
     /// lookup as a hit or a miss.
     #[inline]
     fn live_hit(&mut self, found: Option<(u32, Direction, usize)>, now: u64) -> Option<Hit<'_>> {
-        let timeouts = &self.config.timeouts;
+        let (timeouts, shortest) = (&self.config.timeouts, self.shortest);
         let live = found.and_then(|(index, dir, _)| {
             let slot = self.slots.get_mut(index as usize)?;
             let epoch = slot.epoch;
             let e = slot.entry.as_mut()?;
-            (!expired(timeouts, &e.conn, now)).then_some((index, epoch, dir, e))
+            (!expired(timeouts, shortest, &e.conn, now)).then_some((index, epoch, dir, e))
         });
         match live {
             Some((index, epoch, dir, e)) => {
@@ -262,11 +272,17 @@ impl Conntrack {
         KeyHash(self.hasher.hash(key))
     }
 
-    /// Starts loading the bucket window a lookup hashed `h` scans (a prefetch: it returns at
-    /// once and changes nothing). See [`Conntrack::prefetch_slot`] for the second step.
+    /// Starts loading the line of `h`'s home bucket, where a lookup hashed `h` starts its scan
+    /// (a prefetch: it returns at once and changes nothing). See [`Conntrack::prefetch_slot`]
+    /// for the second step.
+    ///
+    /// Only that line: a hit stops at its key, and a key sits in its home bucket or close
+    /// after it (the table is at most half full and `insert` takes the window's first empty
+    /// bucket), so the window's other lines are rarely read, and each line fetched for nothing
+    /// holds one of the few miss buffers a burst's lookups share.
     #[inline]
     pub fn prefetch_window(&self, h: KeyHash) {
-        strait_cpu::prefetch_run(self.window_of(h.0).1);
+        strait_cpu::prefetch(&self.window_of(h.0).1[0]);
     }
 
     /// Starts loading the slot of the first bucket in `h`'s window that carries `h`'s tag: the
@@ -355,8 +371,13 @@ impl Conntrack {
     fn window_of(&self, h: Hashed) -> (usize, &[Bucket; WINDOW]) {
         static NONE: [Bucket; WINDOW] = [Bucket::VACANT; WINDOW];
         let start = self.home(h);
-        let window = self.buckets.get(start..).and_then(<[Bucket]>::first_chunk);
-        (start, window.unwrap_or(&NONE))
+        // The window as one range of the array (fewer checks than a slice from `start` and a
+        // length check of that).
+        let window = self.buckets.get(start..start + WINDOW);
+        (
+            start,
+            window.and_then(|w| w.try_into().ok()).unwrap_or(&NONE),
+        )
     }
 
     /// Slot, direction and bucket of `key`, expired or not.
@@ -378,7 +399,7 @@ impl Conntrack {
     }
 
     pub(crate) fn conn_expired(&self, conn: &Conn, now: u64) -> bool {
-        expired(&self.config.timeouts, conn, now)
+        expired(&self.config.timeouts, self.shortest, conn, now)
     }
 
     /// True if the occupied slot `index` is past its timeout.

@@ -3,10 +3,10 @@
 //! At a high flow count most of a frame's time is two dependent cache misses in the connection
 //! table: its bucket window, then its slot. Taken frame by frame they come one after another.
 //! A port that can show a burst's frames before handing them out (`Port::rx_burst_ahead` of
-//! `strait-device`) lets the pipeline hash every frame's key
-//! first and prefetch its bucket window; while the burst is processed, the slot of the frame
-//! [`SLOT_DISTANCE`] places ahead is prefetched too (its window is in cache by then). The misses
-//! of a whole burst overlap instead of adding up.
+//! `strait-device`) lets the pipeline hash every frame's key first and prefetch the line of its
+//! home bucket, where its key nearly always is (`Conntrack::prefetch_window`); while the burst
+//! is processed, the slot of the frame [`SLOT_DISTANCE`] places ahead is prefetched too (its
+//! bucket is in cache by then). The misses of a whole burst overlap instead of adding up.
 //!
 //! # Invariants
 //! * Looking ahead changes nothing: no counter, no connection, no frame. Skipping it, or
@@ -38,7 +38,9 @@ fn header<const N: usize>(b: &[u8], at: usize) -> Option<&[u8; N]> {
 pub(crate) fn flow_key(frame: &[u8]) -> Option<FlowKey> {
     let eth = header::<{ HEADER_LEN + VLAN_TAG_LEN }>(frame, 0)?;
     let [.., t0, t1, _, _, v0, v1] = *eth;
+    // Untagged IPv4, the usual frame, is tested first.
     let (l3, ty) = match u16::from_be_bytes([t0, t1]) {
+        ethertype::IPV4 => (HEADER_LEN, ethertype::IPV4),
         ethertype::VLAN => (HEADER_LEN + VLAN_TAG_LEN, u16::from_be_bytes([v0, v1])),
         ty => (HEADER_LEN, ty),
     };

@@ -163,11 +163,14 @@ pub fn rewrite_ends(
         _ => return Err(NatError::Unsupported),
     };
     let (l3, at, end) = (parsed.l3_offset, l4.offset, l4.ip_end);
-    if at.checked_add(header_len).is_none_or(|h| h > end) || end > frame.len() {
+    // The datagram is in the frame and the IP header ends where the transport header starts;
+    // split where the parser says, with no arithmetic that could overflow.
+    let split = frame
+        .get_mut(..end)
+        .and_then(|d| d.split_at_mut_checked(at));
+    let Some((ip, transport)) = split.filter(|(_, t)| t.len() >= header_len) else {
         return Err(NatError::BadOffsets);
-    }
-    // The IP header ends where the transport header starts.
-    let (ip, transport) = frame[..end].split_at_mut(at);
+    };
     let Some((ports, rest)) = transport.split_first_chunk_mut::<4>() else {
         return Err(NatError::BadOffsets);
     };

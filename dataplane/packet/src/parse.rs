@@ -83,10 +83,7 @@ pub struct L4 {
 /// layer, which gives the same result for the frames the one pass takes.
 #[inline]
 pub fn parse_frame(buf: &[u8]) -> Result<Parsed, DropReason> {
-    match fast::ipv4_untagged(buf) {
-        Some(parsed) => Ok(parsed),
-        None => layered(buf),
-    }
+    fast::ipv4_untagged_or(buf, layered)
 }
 
 /// [`parse_frame`] layer by layer, each opened with its view's checks.

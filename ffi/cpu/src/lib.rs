@@ -38,7 +38,10 @@ pub fn prefetch_whole<T>(value: &T) {
         prefetch_at(p.wrapping_add(at));
         at += CACHE_LINE;
     }
-    if size > 0 {
+    // A record aligned to a line and a whole number of lines long ends on the last line the
+    // loop fetched: no last-byte prefetch (decided at compile time).
+    let whole_lines = core::mem::align_of::<T>().is_multiple_of(CACHE_LINE);
+    if size > 0 && !whole_lines {
         prefetch_at(p.wrapping_add(size - 1));
     }
 }

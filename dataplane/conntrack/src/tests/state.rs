@@ -167,3 +167,31 @@ fn udp_and_icmp_idle_timeouts() {
         assert!(t.lookup(&f, 2 * S + timeout).is_none());
     }
 }
+
+#[test]
+fn shortest_is_the_least_timeout() {
+    assert_eq!(Timeouts::default().shortest(), 5 * S);
+    let icmp = Timeouts {
+        icmp: 2 * S,
+        ..Timeouts::default()
+    };
+    assert_eq!(icmp.shortest(), 2 * S);
+    let syn = Timeouts {
+        syn: 0,
+        ..Timeouts::default()
+    };
+    assert_eq!(syn.shortest(), 0);
+}
+
+/// A state whose timeout is below the defaults' shortest still expires at its own.
+#[test]
+fn a_short_state_timeout_expires_on_time() {
+    let mut config = crate::Config::new(4, 0x5eed);
+    config.timeouts.syn = S / 2;
+    let mut t = crate::Conntrack::new(config).expect("valid capacity");
+    let id = add(&mut t, 1, 0);
+    let key = super::fwd(1, 6);
+    assert!(t.lookup(&key, S / 2 - 1).is_some());
+    assert!(t.lookup(&key, S / 2).is_none());
+    assert!(t.is_expired(id, S / 2));
+}
