@@ -131,13 +131,13 @@ impl Exchange<'_> {
 
     /// Head, then body, then (chunked) the last chunk with the client's trailers.
     async fn upload(&self, up: &Stream, body: &mut RecvStream) -> Result<(), Side> {
+        if body.is_end_stream() {
+            return send(up, &mut self.head.to_vec()).await;
+        }
         let mut out = Vec::with_capacity(self.head.len() + 1024);
         out.extend_from_slice(self.head);
         let timeout = self.shared.opts.body_timeout;
-        if body.is_end_stream() {
-            return send(up, &mut out, timeout).await;
-        }
-        send(up, &mut out, timeout).await?;
+        send(up, &mut out).await?;
         while let Some(data) = within(timeout, body.data())
             .await
             .map_err(|_| Side::Client)?
@@ -148,7 +148,7 @@ impl Exchange<'_> {
             } else {
                 out.extend_from_slice(&data);
             }
-            send(up, &mut out, timeout).await?;
+            send(up, &mut out).await?;
             let _ = body.flow_control().release_capacity(data.len());
             add(&self.record.bytes_in, data.len());
         }
@@ -162,7 +162,7 @@ impl Exchange<'_> {
             if write_last_chunk(&mut out, &fields).is_err() {
                 let _ = write_last_chunk(&mut out, &[]);
             }
-            send(up, &mut out, timeout).await?;
+            send(up, &mut out).await?;
         }
         Ok(())
     }
@@ -257,12 +257,11 @@ impl Exchange<'_> {
     }
 }
 
-/// Writes and empties `out` within `timeout`.
-async fn send(up: &Stream, out: &mut Vec<u8>, timeout: Duration) -> Result<(), Side> {
-    match within(timeout, write_all(up, out)).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(Side::Upstream),
-    }
+/// Writes and empties `out`, with no timer of its own: the upload runs only while the
+/// download does (it is dropped when the download ends first), so a write stuck here ends the
+/// exchange as a timed-out one would: with the download's outcome, the connection not pooled.
+async fn send(up: &Stream, out: &mut Vec<u8>) -> Result<(), Side> {
+    write_all(up, out).await.map_err(|_| Side::Upstream)
 }
 
 /// Which side an upload failed on.
