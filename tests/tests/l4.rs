@@ -358,7 +358,7 @@ fn a_vip_without_backends_refuses_new_flows(device: &str, xdp_mode: &str) {
             String::from_utf8_lossy(&out.stdout)
         );
     }
-    assert!(totals(&bed.node)["icmp_echo_replies"].as_u64() >= Some(6));
+    wait_total(&bed.node, "icmp_echo_replies", 6);
     set_all_backends(&bed, "down");
     let before = totals(&bed.node)["refused_no_backend"]
         .as_u64()
@@ -380,14 +380,7 @@ fn a_vip_without_backends_refuses_new_flows(device: &str, xdp_mode: &str) {
             );
         }
     }
-    let refused = totals(&bed.node)["refused_no_backend"]
-        .as_u64()
-        .unwrap_or(0)
-        - before;
-    assert!(
-        refused >= 4 * FLOWS as u64,
-        "refused_no_backend went up by {refused}"
-    );
+    wait_total(&bed.node, "refused_no_backend", before + 4 * FLOWS as u64);
 
     let out = bed.node.ctl(&["endpoint", "up", "198.18.0.11:8080"]);
     assert!(out.status.success());
@@ -583,6 +576,16 @@ fn malformed(node_mac: [u8; 6], client_mac: [u8; 6]) -> Vec<(Vec<u8>, &'static s
 }
 
 /// The data plane's counters, summed over workers (`straitctl stats --json`).
+/// Waits (10 s at most) until the workers' total of counter `name` is at least `at_least`:
+/// a worker exports its counters when it idles or every few thousand bursts, not per packet.
+fn wait_total(node: &Node, name: &str, at_least: u64) -> u64 {
+    let what = format!("{name} >= {at_least}");
+    strait_e2e::wait_until(Duration::from_secs(10), &what, || {
+        let n = totals(node)[name].as_u64().unwrap_or(0);
+        (n >= at_least).then_some(n)
+    })
+}
+
 fn totals(node: &Node) -> serde_json::Value {
     let out = node.ctl(&["stats", "--json", "--all"]);
     assert!(out.status.success(), "straitctl stats failed");
