@@ -325,18 +325,18 @@ impl Pipeline {
         family: Family,
     ) -> Action {
         let hop = *self.node.routes.next_hop(&ip, family);
-        let Some(mac) = self.neighbours.next_hop(&hop) else {
+        let Some(&macs) = self.neighbours.next_hop_macs(&hop) else {
             self.ask(hop, family);
             self.counters.inc(counter::DROP_NEIGHBOUR_MISS);
             return Action::Drop;
         };
         // `parse_frame` validated the Ethernet header: 12 bytes of MACs are there.
-        let Some(macs) = buf.get_mut(..12) else {
+        let Some(head) = buf.first_chunk_mut::<12>() else {
             self.counters.inc(counter::DROP_REWRITE);
             return Action::Drop;
         };
-        macs[..6].copy_from_slice(&mac);
-        macs[6..].copy_from_slice(&self.node.mac);
+        // Both MACs ready-made by the cache (the node's own is fixed): one 12-byte copy.
+        *head = macs;
         self.counters.inc(counter::TX);
         Action::Tx(len)
     }

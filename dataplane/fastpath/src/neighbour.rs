@@ -14,9 +14,10 @@
 //!   [`REFRESH_NS`] (by worker 0), and the answer replaces it if the MAC changed.
 //! * Writers hold the lock for one map operation; learning happens at ARP/ND rates, not
 //!   packet rates, and only when an entry changes.
-//! * A cache's `hot` array (the per-packet [`NeighbourCache::next_hop`]) only ever holds
+//! * A cache's `hot` array (the per-packet [`NeighbourCache::next_hop_macs`]) only ever holds
 //!   entries equal to the cache's map: every change of the map clears the slot of that
-//!   address (or all of them, on refresh), and a miss fills its slot from the map.
+//!   address (or all of them, on refresh), and a miss fills its slot from the map. Each holds
+//!   the address's MAC followed by the cache's fixed source MAC, as a frame's first 12 bytes.
 
 use std::sync::{
     Arc, Mutex, PoisonError,
@@ -110,6 +111,18 @@ fn hot_slot(ip: &[u8; 16]) -> usize {
     (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - HOT.trailing_zeros())) as usize
 }
 
+/// An Ethernet header's destination and source MACs, in frame order.
+pub type MacPair = [u8; 12];
+
+/// `dst` then `src`, as a frame's first 12 bytes.
+#[inline]
+fn mac_pair(dst: Address, src: Address) -> MacPair {
+    let mut pair = [0; 12];
+    pair[..6].copy_from_slice(&dst);
+    pair[6..].copy_from_slice(&src);
+    pair
+}
+
 /// A worker's private copy of [`Neighbours`], plus when it last asked for each address.
 #[derive(Debug)]
 pub struct NeighbourCache {
@@ -117,20 +130,23 @@ pub struct NeighbourCache {
     version: u64,
     map: FxHashMap<[u8; 16], Entry>,
     asked: FxHashMap<[u8; 16], u64>,
+    /// The MAC frames sent to a neighbour come from (the node's).
+    source: Address,
     /// Recent next hops, direct-mapped by [`hot_slot`]: a packet's lookup compares one
     /// address instead of hashing into `map` (see the module invariants).
-    hot: [Option<([u8; 16], Address)>; HOT],
+    hot: [Option<([u8; 16], MacPair)>; HOT],
 }
 
 impl NeighbourCache {
-    /// A cache of `shared`, filled now.
-    pub fn new(shared: Arc<Neighbours>) -> NeighbourCache {
+    /// A cache of `shared`, filled now, for frames sent from `source`.
+    pub fn new(shared: Arc<Neighbours>, source: Address) -> NeighbourCache {
         let (version, map) = shared.snapshot();
         NeighbourCache {
             shared,
             version,
             map,
             asked: FxHashMap::default(),
+            source,
             hot: [None; HOT],
         }
     }
@@ -153,26 +169,33 @@ impl NeighbourCache {
         self.map.get(ip).map(|e| e.mac)
     }
 
-    /// [`NeighbourCache::lookup`] for the packet path: answers from the `hot` array when the
-    /// address was looked up recently, else from the map (and remembers the answer).
+    /// [`NeighbourCache::lookup`] for the packet path: the MACs of a frame from this cache's
+    /// source to `ip` (see [`MacPair`]). Answers from the `hot` array when the address was
+    /// looked up recently, else from the map (and remembers the answer).
     #[inline(always)]
-    pub fn next_hop(&mut self, ip: &[u8; 16]) -> Option<Address> {
+    pub fn next_hop_macs(&mut self, ip: &[u8; 16]) -> Option<&MacPair> {
         let slot = hot_slot(ip);
-        if let Some((hot_ip, mac)) = &self.hot[slot]
-            && hot_ip == ip
-        {
-            return Some(*mac);
+        if !matches!(&self.hot[slot], Some((hot_ip, _)) if hot_ip == ip) {
+            self.fill_hot(ip, slot)?;
         }
-        self.fill_hot(ip, slot)
+        // A reference: the caller copies the 12 bytes straight into the frame (returned by
+        // value, they went through the stack first).
+        self.hot[slot].as_ref().map(|(_, macs)| macs)
+    }
+
+    /// The MAC of `ip` through the `hot` array ([`NeighbourCache::next_hop_macs`]).
+    pub fn next_hop(&mut self, ip: &[u8; 16]) -> Option<Address> {
+        let macs = self.next_hop_macs(ip)?;
+        macs.first_chunk().copied()
     }
 
     /// The map's answer for `ip`, remembered in `hot[slot]`.
     #[cold]
     #[inline(never)]
-    fn fill_hot(&mut self, ip: &[u8; 16], slot: usize) -> Option<Address> {
-        let mac = self.map.get(ip)?.mac;
-        self.hot[slot] = Some((*ip, mac));
-        Some(mac)
+    fn fill_hot(&mut self, ip: &[u8; 16], slot: usize) -> Option<()> {
+        let macs = mac_pair(self.map.get(ip)?.mac, self.source);
+        self.hot[slot] = Some((*ip, macs));
+        Some(())
     }
 
     /// The learned (not configured) addresses, in no particular order.
@@ -223,12 +246,13 @@ mod tests {
     use super::*;
 
     const IP: [u8; 16] = [1; 16];
+    const SRC: Address = [0xaa; 6];
 
     #[test]
     fn learned_entries_reach_other_caches_after_refresh() {
         let shared = Neighbours::new();
-        let mut a = NeighbourCache::new(shared.clone());
-        let mut b = NeighbourCache::new(shared.clone());
+        let mut a = NeighbourCache::new(shared.clone(), SRC);
+        let mut b = NeighbourCache::new(shared.clone(), SRC);
         assert!(a.learn(IP, [2; 6]));
         assert_eq!(b.lookup(&IP), None);
         b.refresh();
@@ -242,7 +266,7 @@ mod tests {
     #[test]
     fn static_entries_win_over_learned_ones() {
         let shared = Neighbours::new();
-        let mut a = NeighbourCache::new(shared.clone());
+        let mut a = NeighbourCache::new(shared.clone(), SRC);
         a.set_static(IP, [3; 6]);
         assert!(!a.learn(IP, [4; 6]));
         assert!(!shared.learn(IP, [4; 6]));
@@ -252,7 +276,7 @@ mod tests {
     #[test]
     fn next_hop_follows_every_change() {
         let shared = Neighbours::new();
-        let mut a = NeighbourCache::new(shared.clone());
+        let mut a = NeighbourCache::new(shared.clone(), SRC);
         assert_eq!(a.next_hop(&IP), None);
         assert!(a.learn(IP, [2; 6]));
         assert_eq!(a.next_hop(&IP), Some([2; 6]));
@@ -265,12 +289,13 @@ mod tests {
         a.set_static(IP, [3; 6]);
         assert_eq!(a.next_hop(&IP), Some([3; 6]), "a static entry replaces it");
         // Another worker's change reaches this cache at its next refresh.
-        let mut b = NeighbourCache::new(shared.clone());
+        let mut b = NeighbourCache::new(shared.clone(), SRC);
         assert_eq!(b.next_hop(&IP), Some([3; 6]));
         shared.set_static(IP, [7; 6]);
         assert_eq!(b.next_hop(&IP), Some([3; 6]), "until the refresh");
         b.refresh();
         assert_eq!(b.next_hop(&IP), Some([7; 6]));
+        assert_eq!(b.next_hop_macs(&IP), Some(&mac_pair([7; 6], SRC)));
         // Addresses sharing a slot evict each other but never answer for each other.
         let ips: Vec<[u8; 16]> = (2..=255u8).map(|i| [i; 16]).collect();
         for (i, ip) in ips.iter().enumerate() {
@@ -283,7 +308,7 @@ mod tests {
 
     #[test]
     fn requests_are_rate_limited_per_address() {
-        let mut a = NeighbourCache::new(Neighbours::new());
+        let mut a = NeighbourCache::new(Neighbours::new(), SRC);
         assert!(a.should_ask(IP, 0));
         assert!(!a.should_ask(IP, REQUEST_INTERVAL_NS - 1));
         assert!(a.should_ask([9; 16], 1));

@@ -105,13 +105,14 @@ impl Pipeline {
         let conntrack = Conntrack::new(Config::new(node.conntrack_capacity, seed))
             .map_err(PipelineError::Conntrack)?;
         let view = View::empty(&node);
+        let neighbours = NeighbourCache::new(neighbours, node.mac);
         Ok(Pipeline {
             node,
             worker,
             workers,
             snat,
             conntrack,
-            neighbours: NeighbourCache::new(neighbours),
+            neighbours,
             counters: Counters::default(),
             view,
             now: 0,
