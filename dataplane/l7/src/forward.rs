@@ -41,8 +41,8 @@ use crate::io::millis;
 use crate::lb::InFlight;
 use crate::proxy::{self, Exchange, Facts, Outcome, Tally};
 use crate::replay::Replay;
-use crate::retry::{Failure, NoRetry, Policy, Tries};
-use crate::route::{Request, choose_endpoint};
+use crate::retry::{Failure, Policy, Tries, judged};
+use crate::route::{Request, choose_again, choose_endpoint};
 use crate::upstream::{Security, connect};
 
 /// Forwards `req` by route record `route` to cluster record `cluster`.
@@ -198,34 +198,21 @@ pub(crate) async fn forward(
                         reason,
                     } => {
                         debug!(cluster = name, endpoint = %chosen.addr, ?failure, "try failed");
-                        let failure = match failure {
-                            Some(Failure::PerTryTimeout) => {
-                                metrics.inc(counter::TIMEOUTS);
-                                // The request's own deadline is not retried.
-                                per_try_bound.then_some(Failure::PerTryTimeout)
-                            }
-                            other => other,
-                        };
+                        let failure = judged(metrics, failure, per_try_bound);
                         (failure, status, reason.into())
                     }
                 }
             }
         };
-        if let Err(((status, reason), why)) = tries.failed(chosen.slot, failure, status, reason) {
-            if why == NoRetry::Budget {
-                metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
-            }
+        if let Err((status, reason)) = tries.failed(metrics, chosen.slot, failure, status, reason) {
             let body = format!("{reason}\n");
             return client.answer(head, status, body.as_bytes(), true).await;
         }
-        metrics.inc(counter::RETRIES);
         client.entry.retries += 1;
         fresh = false;
         replay.restore(&mut client.inbound.buf);
-        let untried = |slot: u32| shared.usable(slot) && tries.untried(slot);
-        chosen = match choose_endpoint(generation, cluster, req, &untried, &shared.rng)
-            .or_else(|_| choose_endpoint(generation, cluster, req, &usable, &shared.rng))
-        {
+        let untried = |slot: u32| tries.untried(slot);
+        chosen = match choose_again(generation, cluster, req, &usable, &untried, &shared.rng) {
             Ok(next) => next,
             Err(why) => {
                 return client.no_endpoint(head, why, name, true).await;

@@ -30,7 +30,10 @@ use std::{
 };
 
 use strait_http1::Method;
+use strait_shm::l7stats::counter;
 use strait_table::{Route, retry_flags, retry_on};
+
+use crate::metrics::Metrics;
 
 /// Retries that may always be in flight per worker and cluster, whatever the percentage
 /// (as Envoy's `min_retry_concurrency` and linkerd's minimum retries per second).
@@ -179,6 +182,23 @@ pub(crate) struct Tries<'b> {
 /// What the client gets when no more try is made: a status and a reason.
 pub(crate) type Final = (u16, Cow<'static, str>);
 
+/// A try's failure as the policy weighs it: a per-try timeout is counted (`l7_timeouts`) and
+/// retried only when the try's own limit ended it (`per_try_bound`), not the request's
+/// deadline.
+pub(crate) fn judged(
+    metrics: &Metrics,
+    failure: Option<Failure>,
+    per_try_bound: bool,
+) -> Option<Failure> {
+    match failure {
+        Some(Failure::PerTryTimeout) => {
+            metrics.inc(counter::TIMEOUTS);
+            per_try_bound.then_some(Failure::PerTryTimeout)
+        }
+        other => other,
+    }
+}
+
 impl<'b> Tries<'b> {
     /// The tries of a request with `policy`, answered within `timeout` (the route's request
     /// timeout) from now; counted in flight on `budget` until dropped.
@@ -222,10 +242,28 @@ impl<'b> Tries<'b> {
 
     /// After a try on endpoint `slot` failed with `failure` (`None`: one that is never
     /// retried), whose own answer would be `status` and `reason`: `Ok` when another try is
-    /// made (a retry of the budget is held for it), else what the client gets: the last
-    /// status held back, else 504 when the deadline passed, else this try's answer. `Err`
-    /// also says whether the budget alone refused ([`NoRetry::Budget`]).
+    /// made (a retry of the budget is held for it; counted in `l7_retries`), else what the
+    /// client gets: the last status held back, else 504 when the deadline passed, else this
+    /// try's answer (a retry the budget alone refused is counted in
+    /// `l7_retry_budget_exhausted`).
     pub(crate) fn failed(
+        &mut self,
+        metrics: &Metrics,
+        slot: u32,
+        failure: Option<Failure>,
+        status: u16,
+        reason: Cow<'static, str>,
+    ) -> Result<(), Final> {
+        let decided = self.decide(slot, failure, status, reason);
+        match &decided {
+            Ok(()) => metrics.inc(counter::RETRIES),
+            Err((_, NoRetry::Budget)) => metrics.inc(counter::RETRY_BUDGET_EXHAUSTED),
+            Err((_, NoRetry::Policy)) => {}
+        }
+        decided.map_err(|(answer, _)| answer)
+    }
+
+    fn decide(
         &mut self,
         slot: u32,
         failure: Option<Failure>,
@@ -417,41 +455,32 @@ mod tests {
     #[test]
     fn tries_retry_untried_endpoints_then_answer_the_last_held_status() {
         let p = Policy::of(&route(2, retry_on::ALL, 0), Method::Get, true);
-        let budget = Budget::default();
+        let (budget, m) = (Budget::default(), Metrics::default());
         let mut tries = Tries::new(p, None, Some(&budget));
         assert!(tries.hold_back().holds(503));
         assert!(tries.untried(7));
-        assert!(
-            tries
-                .failed(7, Some(Failure::Reset), 502, "reset".into())
-                .is_ok()
-        );
+        let reset = Some(Failure::Reset);
+        assert!(tries.failed(&m, 7, reset, 502, "reset".into()).is_ok());
         assert!(!tries.untried(7) && tries.untried(8));
         assert_eq!(budget.retries(), 1, "the retry holds the budget");
-        assert!(
-            tries
-                .failed(8, Some(Failure::Status(503)), 502, "x".into())
-                .is_ok()
-        );
-        assert!(
-            !tries.hold_back().holds(503),
-            "the last try holds nothing back"
-        );
-        let last = tries.failed(9, Some(Failure::Reset), 502, "reset".into());
-        let ((status, reason), why) = last.unwrap_err();
-        assert_eq!((status, why), (503, NoRetry::Policy));
-        assert_eq!(reason, "upstream answered 503");
+        let held = Some(Failure::Status(503));
+        assert!(tries.failed(&m, 8, held, 502, "x".into()).is_ok());
+        assert_eq!(m.get(counter::RETRIES), 2);
+        let last_try = tries.hold_back();
+        assert!(!last_try.holds(503), "the last try holds nothing back");
+        let (status, reason) = tries.failed(&m, 9, reset, 502, "reset".into()).unwrap_err();
+        assert_eq!((status, reason.as_ref()), (503, "upstream answered 503"));
+        assert_eq!(m.get(counter::RETRIES), 2);
         drop(tries);
         assert_eq!((budget.retries(), budget.requests.get()), (0, 0));
 
         let mut never = Tries::new(p, None, None);
-        let ((status, reason), _) = never.failed(1, None, 400, "bad".into()).unwrap_err();
+        let (status, reason) = never.failed(&m, 1, None, 400, "bad".into()).unwrap_err();
         assert_eq!((status, reason.as_ref()), (400, "bad"));
         let mut late = Tries::new(p, Some(Duration::ZERO), None);
-        let ((status, _), _) = late
-            .failed(1, Some(Failure::Reset), 502, "r".into())
-            .unwrap_err();
+        let (status, _) = late.failed(&m, 1, reset, 502, "r".into()).unwrap_err();
         assert_eq!(status, 504, "out of time");
+        assert_eq!(m.get(counter::RETRY_BUDGET_EXHAUSTED), 0);
         let capped = Policy {
             budget_percent: 1,
             ..p
@@ -461,14 +490,24 @@ mod tests {
             .map(|_| full.try_retry(1).unwrap())
             .collect();
         let mut refused = Tries::new(capped, None, Some(&full));
-        assert!(
-            !refused.hold_back().holds(503),
-            "no room: nothing held back"
+        let no_room = refused.hold_back();
+        assert!(!no_room.holds(503), "no room: nothing held back");
+        let (status, _) = refused.failed(&m, 1, reset, 502, "r".into()).unwrap_err();
+        assert_eq!(status, 502);
+        assert_eq!(m.get(counter::RETRY_BUDGET_EXHAUSTED), 1);
+    }
+
+    #[test]
+    fn a_per_try_timeout_is_counted_and_retried_only_when_the_try_ended_it() {
+        let m = Metrics::default();
+        let timeout = Some(Failure::PerTryTimeout);
+        assert_eq!(judged(&m, timeout, true), timeout);
+        assert_eq!(judged(&m, timeout, false), None, "the request's deadline");
+        assert_eq!(
+            judged(&m, Some(Failure::Reset), false),
+            Some(Failure::Reset)
         );
-        let (_, why) = refused
-            .failed(1, Some(Failure::Reset), 502, "r".into())
-            .unwrap_err();
-        assert_eq!(why, NoRetry::Budget);
+        assert_eq!(m.get(counter::TIMEOUTS), 2);
     }
 
     #[test]

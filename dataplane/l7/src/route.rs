@@ -199,6 +199,21 @@ pub(crate) struct Chosen {
     pub(crate) slot: u32,
 }
 
+/// [`choose_endpoint`] for a retry: an endpoint `untried` says was not tried yet when the
+/// policy gives one, else any usable one.
+pub(crate) fn choose_again(
+    g: &Generation,
+    cluster: u32,
+    req: &Request<'_>,
+    usable: &dyn Fn(u32) -> bool,
+    untried: &dyn Fn(u32) -> bool,
+    rng: &Rng,
+) -> Result<Chosen, NoEndpoint> {
+    let fresh = |slot: u32| usable(slot) && untried(slot);
+    choose_endpoint(g, cluster, req, &fresh, rng)
+        .or_else(|_| choose_endpoint(g, cluster, req, usable, rng))
+}
+
 /// Chooses an endpoint of cluster record `cluster` by its policy; `usable` says whether an
 /// endpoint's health slot lets it take new requests.
 pub(crate) fn choose_endpoint(

@@ -42,8 +42,8 @@ use crate::generation::Generation;
 use crate::headers::{self, Mods};
 use crate::io::millis;
 use crate::lb::InFlight;
-use crate::retry::{Failure, NoRetry, Policy, Tries};
-use crate::route::{Request, choose_endpoint};
+use crate::retry::{Failure, Policy, Tries, judged};
+use crate::route::{Request, choose_again, choose_endpoint};
 use crate::upstream::{self, Security};
 use crate::worker::Shared;
 
@@ -193,14 +193,7 @@ pub(super) async fn forward(
             Ok(Err(Failed::Answer(status, reason))) => (None, status, reason.into()),
             Ok(Err(Failed::Try(failure, status, reason))) => {
                 debug!(cluster = name, endpoint = %chosen.addr, ?failure, "try failed");
-                let failure = match failure {
-                    Failure::PerTryTimeout => {
-                        metrics.inc(counter::TIMEOUTS);
-                        // The request's own deadline is not retried.
-                        per_try_bound.then_some(failure)
-                    }
-                    other => Some(other),
-                };
+                let failure = judged(metrics, Some(failure), per_try_bound);
                 (failure, status, reason.into())
             }
             Ok(Err(Failed::Reset)) => return answer.respond.send_reset(Reason::INTERNAL_ERROR),
@@ -210,19 +203,20 @@ pub(super) async fn forward(
                 (Some(Failure::Connect), 502, reason.into())
             }
         };
-        if let Err(((status, reason), why)) = tries.failed(chosen.slot, failure, status, reason) {
-            if why == NoRetry::Budget {
-                metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
-            }
+        if let Err((status, reason)) = tries.failed(metrics, chosen.slot, failure, status, reason) {
             return answer.fail(status, &reason);
         }
-        metrics.inc(counter::RETRIES);
         answer.record.retried();
         fresh = false;
-        let untried = |slot: u32| shared.usable(slot) && tries.untried(slot);
-        chosen = match choose_endpoint(t.generation, t.cluster, t.req, &untried, &shared.rng)
-            .or_else(|_| choose_endpoint(t.generation, t.cluster, t.req, &usable, &shared.rng))
-        {
+        let untried = |slot: u32| tries.untried(slot);
+        chosen = match choose_again(
+            t.generation,
+            t.cluster,
+            t.req,
+            &usable,
+            &untried,
+            &shared.rng,
+        ) {
             Ok(next) => next,
             Err(why) => return answer.fail(503, &why.describe(name)),
         };

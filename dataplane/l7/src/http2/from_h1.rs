@@ -49,8 +49,8 @@ use crate::io::{Inbound, within, write_all};
 use crate::lb::InFlight;
 use crate::proxy::Tally;
 use crate::replay::Replay;
-use crate::retry::{Failure, HoldBack, NoRetry, Policy, Tries};
-use crate::route::{Request as Routed, choose_endpoint};
+use crate::retry::{Failure, HoldBack, Policy, Tries, judged};
+use crate::route::{Request as Routed, choose_again, choose_endpoint};
 use crate::stream::Stream;
 use crate::upstream::Security;
 use crate::worker::Shared;
@@ -167,35 +167,22 @@ pub(crate) async fn forward(
                         }
                         Err(Failed::Try(failure, status, reason)) => {
                             debug!(cluster = name, endpoint = %chosen.addr, ?failure, "try failed");
-                            let failure = match failure {
-                                Failure::PerTryTimeout => {
-                                    metrics.inc(counter::TIMEOUTS);
-                                    // The request's own deadline is not retried.
-                                    per_try_bound.then_some(failure)
-                                }
-                                other => Some(other),
-                            };
+                            let failure = judged(metrics, Some(failure), per_try_bound);
                             (failure, status, reason.into())
                         }
                         Err(Failed::Reset) => return Next::Drop,
                     }
                 }
             };
-        if let Err(((status, reason), why)) = tries.failed(chosen.slot, failure, status, reason) {
-            if why == NoRetry::Budget {
-                metrics.inc(counter::RETRY_BUDGET_EXHAUSTED);
-            }
+        if let Err((status, reason)) = tries.failed(metrics, chosen.slot, failure, status, reason) {
             let body = format!("{reason}\n");
             return client.answer(head, status, body.as_bytes(), true).await;
         }
-        metrics.inc(counter::RETRIES);
         client.entry.retries += 1;
         fresh = false;
         replay.restore(&mut client.inbound.buf);
-        let untried = |slot: u32| shared.usable(slot) && tries.untried(slot);
-        chosen = match choose_endpoint(generation, cluster, req, &untried, &shared.rng)
-            .or_else(|_| choose_endpoint(generation, cluster, req, &usable, &shared.rng))
-        {
+        let untried = |slot: u32| tries.untried(slot);
+        chosen = match choose_again(generation, cluster, req, &usable, &untried, &shared.rng) {
             Ok(next) => next,
             Err(why) => return client.no_endpoint(head, why, name, true).await,
         };
