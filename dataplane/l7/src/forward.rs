@@ -29,7 +29,6 @@
 use std::borrow::Cow;
 
 use strait_http1::{BodyDecoder, BodyFraming, Upgrade};
-use strait_shm::l7stats::counter;
 use strait_table::ModDirection;
 use tracing::debug;
 
@@ -37,11 +36,10 @@ use crate::body::buffered_len;
 use crate::conn::{Client, Next};
 use crate::generation::Generation;
 use crate::headers::{self, Mods};
-use crate::io::millis;
 use crate::lb::InFlight;
 use crate::proxy::{self, Exchange, Facts, Outcome, Tally};
 use crate::replay::Replay;
-use crate::retry::{Failure, Policy, Tries, judged};
+use crate::retry::{Limits, Policy, Tries, connect_failed, judged};
 use crate::route::{Request, choose_again, choose_endpoint};
 use crate::upstream::{Security, connect};
 
@@ -126,84 +124,72 @@ pub(crate) async fn forward(
     let replayable = upgrade.is_none() && (facts.bodiless() || body_len.is_some());
     let policy = Policy::of(route, head.method, replayable);
     let mut replay = Replay::new(facts.bodiless(), &policy, body_len, &client.inbound.buf);
-    let connect_timeout = millis(record.connect_timeout_ms).unwrap_or(shared.opts.connect_timeout);
-    let per_try = millis(route.per_try_timeout_ms);
     let state = generation.cluster_state(cluster);
-    let mut tries = Tries::new(policy, millis(route.timeout_ms), state.map(|s| &s.budget));
+    let mut tries = Tries::new(
+        policy,
+        Limits::of(route, record, &shared.opts),
+        state.map(|s| &s.budget),
+    );
     let metrics = &shared.metrics;
     let mut fresh = false;
     loop {
-        let left = tries.left();
-        let (failure, status, reason): (_, u16, Cow<'static, str>) = match connect(
-            shared,
-            chosen.addr,
-            &security,
-            left.map_or(connect_timeout, |l| l.min(connect_timeout)),
-            fresh,
-        )
-        .await
-        {
-            Err(e) => {
-                metrics.inc(counter::CONNECT_FAILURES);
-                debug!(cluster = name, endpoint = %chosen.addr, error = %e, "connect failed");
-                let reason = format!("cannot connect to an endpoint of cluster {name}");
-                (Some(Failure::Connect), 502, reason.into())
-            }
-            Ok(up) => {
-                let _in_flight = InFlight::begin(state, chosen.pos);
-                let try_limit = per_try.unwrap_or(shared.opts.response_timeout);
-                let per_try_bound = per_try.is_some() && left.is_none_or(|l| try_limit <= l);
-                let tally = Tally::default();
-                let resendable = replay.before_try(up.reused, &client.inbound.buf);
-                let exchange = Exchange {
-                    shared,
-                    client: client.stream,
-                    client_in: &mut client.inbound,
-                    head: &up_head,
-                    facts,
-                    response_mods: &response_mods,
-                    response_timeout: left.map_or(try_limit, |l| l.min(try_limit)),
-                    hold_back: tries.hold_back(),
-                    resendable,
-                    tally: &tally,
-                };
-                let outcome = proxy::exchange(exchange, up).await;
-                let e = &mut client.entry;
-                e.upstream = Some(chosen.addr);
-                e.status = tally.status.get();
-                e.bytes_out = tally.down.get();
-                e.bytes_in = e.head_bytes + tally.up.get().saturating_sub(up_head.len() as u64);
-                match outcome {
-                    Outcome::Done { client_reusable } => {
-                        return if client_reusable {
-                            Next::KeepAlive
-                        } else {
-                            Next::Close
-                        };
-                    }
-                    Outcome::Stale if !fresh => {
-                        replay.restore(&mut client.inbound.buf);
-                        fresh = true;
-                        continue;
-                    }
-                    Outcome::Stale => (None, 502, "upstream connection failed".into()),
-                    Outcome::Answer(status, reason) => {
-                        let body = format!("{reason}\n");
-                        return client.answer(head, status, body.as_bytes(), true).await;
-                    }
-                    Outcome::Close => return Next::Drop,
-                    Outcome::Failed {
-                        failure,
-                        status,
-                        reason,
-                    } => {
-                        debug!(cluster = name, endpoint = %chosen.addr, ?failure, "try failed");
-                        let failure = judged(metrics, failure, per_try_bound);
-                        (failure, status, reason.into())
+        let limits = tries.try_limits();
+        let (failure, status, reason): (_, u16, Cow<'static, str>) =
+            match connect(shared, chosen.addr, &security, limits.connect, fresh).await {
+                Err(e) => connect_failed(metrics, name, chosen.addr, &e),
+                Ok(up) => {
+                    let _in_flight = InFlight::begin(state, chosen.pos);
+                    let tally = Tally::default();
+                    let resendable = replay.before_try(up.reused, &client.inbound.buf);
+                    let exchange = Exchange {
+                        shared,
+                        client: client.stream,
+                        client_in: &mut client.inbound,
+                        head: &up_head,
+                        facts,
+                        response_mods: &response_mods,
+                        response_timeout: limits.response,
+                        hold_back: tries.hold_back(),
+                        resendable,
+                        tally: &tally,
+                    };
+                    let outcome = proxy::exchange(exchange, up).await;
+                    let e = &mut client.entry;
+                    e.upstream = Some(chosen.addr);
+                    e.status = tally.status.get();
+                    e.bytes_out = tally.down.get();
+                    e.bytes_in = e.head_bytes + tally.up.get().saturating_sub(up_head.len() as u64);
+                    match outcome {
+                        Outcome::Done { client_reusable } => {
+                            return if client_reusable {
+                                Next::KeepAlive
+                            } else {
+                                Next::Close
+                            };
+                        }
+                        Outcome::Stale if !fresh => {
+                            replay.restore(&mut client.inbound.buf);
+                            fresh = true;
+                            continue;
+                        }
+                        Outcome::Stale => (None, 502, "upstream connection failed".into()),
+                        Outcome::Answer(status, reason) => {
+                            let body = format!("{reason}\n");
+                            return client.answer(head, status, body.as_bytes(), true).await;
+                        }
+                        Outcome::Close => return Next::Drop,
+                        Outcome::Failed {
+                            failure,
+                            status,
+                            reason,
+                        } => {
+                            debug!(cluster = name, endpoint = %chosen.addr, ?failure, "try failed");
+                            let failure = judged(metrics, failure, limits.per_try_bound);
+                            (failure, status, reason.into())
+                        }
                     }
                 }
-            }
-        };
+            };
         if let Err((status, reason)) = tries.failed(metrics, chosen.slot, failure, status, reason) {
             let body = format!("{reason}\n");
             return client.answer(head, status, body.as_bytes(), true).await;
@@ -211,8 +197,7 @@ pub(crate) async fn forward(
         client.entry.retries += 1;
         fresh = false;
         replay.restore(&mut client.inbound.buf);
-        let untried = |slot: u32| tries.untried(slot);
-        chosen = match choose_again(generation, cluster, req, &usable, &untried, &shared.rng) {
+        chosen = match choose_again(generation, cluster, req, &usable, &tries, &shared.rng) {
             Ok(next) => next,
             Err(why) => {
                 return client.no_endpoint(head, why, name, true).await;

@@ -2,8 +2,9 @@
 //! and whether the cluster can afford another retry now.
 //!
 //! Order per request: [`Policy::of`] once (route, method, whether the body is replayable) →
-//! [`Tries::new`] with the route's request timeout and the cluster's budget → before each try
-//! [`Tries::hold_back`] (which statuses it keeps from the client) → per failed try
+//! [`Tries::new`] with the request's [`Limits`] and the cluster's budget → before each try
+//! [`Tries::try_limits`] (its timeouts, within the time left) and [`Tries::hold_back`] (which
+//! statuses it keeps from the client) → per failed try
 //! [`Tries::failed`] with its [`Failure`]: [`Policy::next_try`] decides, and a retry holds a
 //! [`RetryGuard`] of the budget until the next one. The [`Tries`] hold a [`RequestGuard`] on
 //! the budget for the request's whole life. HTTP/1.1 requests, HTTP/2 streams and HTTP/1.1
@@ -26,13 +27,18 @@
 use std::{
     borrow::Cow,
     cell::Cell,
+    io,
+    net::SocketAddr,
     time::{Duration, Instant},
 };
 
 use strait_http1::Method;
 use strait_shm::l7stats::counter;
-use strait_table::{Route, retry_flags, retry_on};
+use strait_table::{Cluster, Route, retry_flags, retry_on};
+use tracing::debug;
 
+use crate::L7Options;
+use crate::io::millis;
 use crate::metrics::Metrics;
 
 /// Retries that may always be in flight per worker and cluster, whatever the percentage
@@ -164,12 +170,48 @@ impl HoldBack {
     }
 }
 
+/// A request's time limits: each try's connection (the cluster's connect timeout), each try's
+/// wait for a response head (the route's per-try timeout, else the worker's
+/// `response_timeout`), and all tries together (the route's request timeout; `None`: none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) connect: Duration,
+    pub(crate) per_try: Option<Duration>,
+    pub(crate) response: Duration,
+    pub(crate) request: Option<Duration>,
+}
+
+impl Limits {
+    /// The limits of a request by `route` to `cluster` on a worker with `opts`.
+    pub(crate) fn of(route: &Route, cluster: &Cluster, opts: &L7Options) -> Limits {
+        Limits {
+            connect: millis(cluster.connect_timeout_ms).unwrap_or(opts.connect_timeout),
+            per_try: millis(route.per_try_timeout_ms),
+            response: opts.response_timeout,
+            request: millis(route.timeout_ms),
+        }
+    }
+}
+
+/// One try's limits, each within the time the request has left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TryLimits {
+    /// For its connection.
+    pub(crate) connect: Duration,
+    /// For the response head.
+    pub(crate) response: Duration,
+    /// The try's own per-try timeout, not the request's deadline, bounds its wait for a head:
+    /// a timeout of that wait may be retried ([`judged`]).
+    pub(crate) per_try_bound: bool,
+}
+
 /// One request's tries: the endpoints tried so far, the retries made and the one held in the
-/// cluster's budget, the last status held back, and the request's deadline. Decides, after
-/// each failed try, whether another is made ([`Tries::failed`]).
+/// cluster's budget, the last status held back, and the request's limits and deadline.
+/// Decides, after each failed try, whether another is made ([`Tries::failed`]).
 #[derive(Debug)]
 pub(crate) struct Tries<'b> {
     policy: Policy,
+    limits: Limits,
     deadline: Option<Instant>,
     budget: Option<&'b Budget>,
     _request: Option<RequestGuard<'b>>,
@@ -199,17 +241,28 @@ pub(crate) fn judged(
     }
 }
 
+/// A try whose connection to `endpoint` of `cluster` could not be made: counted
+/// (`l7_connect_failures`) and logged; its failure and the answer it would get.
+pub(crate) fn connect_failed(
+    metrics: &Metrics,
+    cluster: &str,
+    endpoint: SocketAddr,
+    error: &io::Error,
+) -> (Option<Failure>, u16, Cow<'static, str>) {
+    metrics.inc(counter::CONNECT_FAILURES);
+    debug!(cluster, %endpoint, %error, "connect failed");
+    let reason = format!("cannot connect to an endpoint of cluster {cluster}");
+    (Some(Failure::Connect), 502, reason.into())
+}
+
 impl<'b> Tries<'b> {
-    /// The tries of a request with `policy`, answered within `timeout` (the route's request
-    /// timeout) from now; counted in flight on `budget` until dropped.
-    pub(crate) fn new(
-        policy: Policy,
-        timeout: Option<Duration>,
-        budget: Option<&'b Budget>,
-    ) -> Self {
+    /// The tries of a request with `policy` and `limits` (its request timeout counted from
+    /// now); counted in flight on `budget` until dropped.
+    pub(crate) fn new(policy: Policy, limits: Limits, budget: Option<&'b Budget>) -> Self {
         Tries {
             policy,
-            deadline: timeout.map(|t| Instant::now() + t),
+            limits,
+            deadline: limits.request.map(|t| Instant::now() + t),
             budget,
             _request: budget.map(Budget::request),
             _retry: None,
@@ -219,10 +272,21 @@ impl<'b> Tries<'b> {
         }
     }
 
-    /// Time left before the request's deadline (`None`: it has none).
-    pub(crate) fn left(&self) -> Option<Duration> {
-        self.deadline
-            .map(|d| d.saturating_duration_since(Instant::now()))
+    /// The next try's limits, within the time left before the request's deadline.
+    pub(crate) fn try_limits(&self) -> TryLimits {
+        let left = self
+            .deadline
+            .map(|d| d.saturating_duration_since(Instant::now()));
+        let within = |limit: Duration| left.map_or(limit, |l| l.min(limit));
+        let Limits {
+            connect, per_try, ..
+        } = self.limits;
+        let wait = per_try.unwrap_or(self.limits.response);
+        TryLimits {
+            connect: within(connect),
+            response: within(wait),
+            per_try_bound: per_try.is_some() && left.is_none_or(|l| wait <= l),
+        }
     }
 
     /// Which statuses the next try holds back: those its policy retries, if a retry is still
@@ -360,6 +424,13 @@ impl Drop for RetryGuard<'_> {
 mod tests {
     use super::*;
 
+    const LIMITS: Limits = Limits {
+        connect: Duration::from_secs(1),
+        per_try: None,
+        response: Duration::from_secs(30),
+        request: None,
+    };
+
     fn route(attempts: u8, on: u8, flags: u8) -> Route {
         Route {
             retry_attempts: attempts,
@@ -456,7 +527,7 @@ mod tests {
     fn tries_retry_untried_endpoints_then_answer_the_last_held_status() {
         let p = Policy::of(&route(2, retry_on::ALL, 0), Method::Get, true);
         let (budget, m) = (Budget::default(), Metrics::default());
-        let mut tries = Tries::new(p, None, Some(&budget));
+        let mut tries = Tries::new(p, LIMITS, Some(&budget));
         assert!(tries.hold_back().holds(503));
         assert!(tries.untried(7));
         let reset = Some(Failure::Reset);
@@ -474,10 +545,14 @@ mod tests {
         drop(tries);
         assert_eq!((budget.retries(), budget.requests.get()), (0, 0));
 
-        let mut never = Tries::new(p, None, None);
+        let mut never = Tries::new(p, LIMITS, None);
         let (status, reason) = never.failed(&m, 1, None, 400, "bad".into()).unwrap_err();
         assert_eq!((status, reason.as_ref()), (400, "bad"));
-        let mut late = Tries::new(p, Some(Duration::ZERO), None);
+        let no_time = Limits {
+            request: Some(Duration::ZERO),
+            ..LIMITS
+        };
+        let mut late = Tries::new(p, no_time, None);
         let (status, _) = late.failed(&m, 1, reset, 502, "r".into()).unwrap_err();
         assert_eq!(status, 504, "out of time");
         assert_eq!(m.get(counter::RETRY_BUDGET_EXHAUSTED), 0);
@@ -489,12 +564,46 @@ mod tests {
         let _held: Vec<_> = (0..MIN_RETRIES)
             .map(|_| full.try_retry(1).unwrap())
             .collect();
-        let mut refused = Tries::new(capped, None, Some(&full));
+        let mut refused = Tries::new(capped, LIMITS, Some(&full));
         let no_room = refused.hold_back();
         assert!(!no_room.holds(503), "no room: nothing held back");
         let (status, _) = refused.failed(&m, 1, reset, 502, "r".into()).unwrap_err();
         assert_eq!(status, 502);
         assert_eq!(m.get(counter::RETRY_BUDGET_EXHAUSTED), 1);
+    }
+
+    #[test]
+    fn a_try_waits_its_per_try_timeout_within_the_time_left() {
+        let p = Policy::of(&route(2, retry_on::ALL, 0), Method::Get, true);
+        let ms = Duration::from_millis;
+        let limits = |per_try, request| {
+            Tries::new(
+                p,
+                Limits {
+                    per_try,
+                    request,
+                    ..LIMITS
+                },
+                None,
+            )
+        };
+        let plain = limits(None, None).try_limits();
+        let expected = TryLimits {
+            connect: LIMITS.connect,
+            response: LIMITS.response,
+            per_try_bound: false,
+        };
+        assert_eq!(plain, expected, "the worker's limits");
+        let per_try = limits(Some(ms(500)), Some(ms(60_000))).try_limits();
+        assert_eq!((per_try.response, per_try.per_try_bound), (ms(500), true));
+        let short = limits(Some(ms(500)), Some(ms(200))).try_limits();
+        assert!(short.response <= ms(200) && short.connect <= ms(200));
+        assert!(!short.per_try_bound, "the request's deadline ends the wait");
+        let spent = limits(None, Some(Duration::ZERO)).try_limits();
+        assert_eq!(
+            (spent.connect, spent.response),
+            (Duration::ZERO, Duration::ZERO)
+        );
     }
 
     #[test]

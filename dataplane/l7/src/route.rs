@@ -19,6 +19,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::generation::Generation;
 use crate::lb::{self, NoEndpoint, Rng};
 use crate::matching::{self, Target};
+use crate::retry::Tries;
 
 /// What routing reads from one request.
 #[derive(Debug)]
@@ -199,17 +200,17 @@ pub(crate) struct Chosen {
     pub(crate) slot: u32,
 }
 
-/// [`choose_endpoint`] for a retry: an endpoint `untried` says was not tried yet when the
-/// policy gives one, else any usable one.
+/// [`choose_endpoint`] for a retry: an endpoint `tries` did not try yet when the policy gives
+/// one, else any usable one.
 pub(crate) fn choose_again(
     g: &Generation,
     cluster: u32,
     req: &Request<'_>,
     usable: &dyn Fn(u32) -> bool,
-    untried: &dyn Fn(u32) -> bool,
+    tries: &Tries<'_>,
     rng: &Rng,
 ) -> Result<Chosen, NoEndpoint> {
-    let fresh = |slot: u32| usable(slot) && untried(slot);
+    let fresh = |slot: u32| usable(slot) && tries.untried(slot);
     choose_endpoint(g, cluster, req, &fresh, rng)
         .or_else(|_| choose_endpoint(g, cluster, req, usable, rng))
 }

@@ -27,12 +27,11 @@
 //!   per try (`l7_timeouts`). A request counts as in flight on its endpoint for each exchange.
 //! * Once a response has started, a failure resets the stream instead of answering.
 
-use std::{borrow::Cow, net::SocketAddr};
+use std::borrow::Cow;
 
 use h2::{Reason, RecvStream};
 use http::request::Parts;
 use strait_http1::BodyFraming;
-use strait_shm::l7stats::counter;
 use strait_table::{ModDirection, UpstreamProtocol};
 use tracing::debug;
 
@@ -40,9 +39,8 @@ use super::server::{Answer, Origin};
 use super::{head, to_h1, to_h2};
 use crate::generation::Generation;
 use crate::headers::{self, Mods};
-use crate::io::millis;
 use crate::lb::InFlight;
-use crate::retry::{Failure, Policy, Tries, judged};
+use crate::retry::{Failure, Limits, Policy, Tries, connect_failed, judged};
 use crate::route::{Request, choose_again, choose_endpoint};
 use crate::upstream::{self, Security};
 use crate::worker::Shared;
@@ -135,28 +133,26 @@ pub(super) async fn forward(
     };
     // Replayable only without a body (see the module invariants).
     let policy = Policy::of(route, t.req.head.method, body.is_end_stream());
-    let connect_timeout = millis(record.connect_timeout_ms).unwrap_or(shared.opts.connect_timeout);
-    let per_try = millis(route.per_try_timeout_ms);
     let state = t.generation.cluster_state(t.cluster);
-    let mut tries = Tries::new(policy, millis(route.timeout_ms), state.map(|s| &s.budget));
+    let mut tries = Tries::new(
+        policy,
+        Limits::of(route, record, &shared.opts),
+        state.map(|s| &s.budget),
+    );
     let metrics = &shared.metrics;
     let mut fresh = false;
     loop {
-        let left = tries.left();
-        let connect_within = left.map_or(connect_timeout, |l| l.min(connect_timeout));
-        let try_limit = per_try.unwrap_or(shared.opts.response_timeout);
-        let per_try_bound = per_try.is_some() && left.is_none_or(|l| try_limit <= l);
-        let response_timeout = left.map_or(try_limit, |l| l.min(try_limit));
+        let limits = tries.try_limits();
         let hold_back = tries.hold_back();
         let result = if let Some(req) = &h2_req {
-            match to_h2::client(shared, chosen.addr, &security, connect_within, fresh).await {
+            match to_h2::client(shared, chosen.addr, &security, limits.connect, fresh).await {
                 Ok(client) => {
                     let _in_flight = InFlight::begin(state, chosen.pos);
                     answer.record.tried(chosen.addr);
                     let x = to_h2::Exchange {
                         req: req.clone(),
                         response_mods: &response_mods,
-                        response_timeout,
+                        response_timeout: limits.response,
                         hold_back,
                     };
                     Ok(x.run(client, &mut body, answer).await)
@@ -164,7 +160,7 @@ pub(super) async fn forward(
                 Err(e) => Err(e),
             }
         } else {
-            match upstream::connect(shared, chosen.addr, &security, connect_within, fresh).await {
+            match upstream::connect(shared, chosen.addr, &security, limits.connect, fresh).await {
                 Ok(up) => {
                     let _in_flight = InFlight::begin(state, chosen.pos);
                     answer.record.tried(chosen.addr);
@@ -174,7 +170,7 @@ pub(super) async fn forward(
                         method: t.req.head.method,
                         chunked: framing == BodyFraming::Chunked,
                         response_mods: &response_mods,
-                        response_timeout,
+                        response_timeout: limits.response,
                         hold_back,
                         record: answer.record,
                     };
@@ -193,37 +189,20 @@ pub(super) async fn forward(
             Ok(Err(Failed::Answer(status, reason))) => (None, status, reason.into()),
             Ok(Err(Failed::Try(failure, status, reason))) => {
                 debug!(cluster = name, endpoint = %chosen.addr, ?failure, "try failed");
-                let failure = judged(metrics, Some(failure), per_try_bound);
+                let failure = judged(metrics, Some(failure), limits.per_try_bound);
                 (failure, status, reason.into())
             }
             Ok(Err(Failed::Reset)) => return answer.respond.send_reset(Reason::INTERNAL_ERROR),
-            Err(e) => {
-                connect_failed(shared, chosen.addr, name, &e);
-                let reason = format!("cannot connect to an endpoint of cluster {name}");
-                (Some(Failure::Connect), 502, reason.into())
-            }
+            Err(e) => connect_failed(metrics, name, chosen.addr, &e),
         };
         if let Err((status, reason)) = tries.failed(metrics, chosen.slot, failure, status, reason) {
             return answer.fail(status, &reason);
         }
         answer.record.retried();
         fresh = false;
-        let untried = |slot: u32| tries.untried(slot);
-        chosen = match choose_again(
-            t.generation,
-            t.cluster,
-            t.req,
-            &usable,
-            &untried,
-            &shared.rng,
-        ) {
+        chosen = match choose_again(t.generation, t.cluster, t.req, &usable, &tries, &shared.rng) {
             Ok(next) => next,
             Err(why) => return answer.fail(503, &why.describe(name)),
         };
     }
-}
-
-fn connect_failed(shared: &Shared, addr: SocketAddr, cluster: &str, e: &std::io::Error) {
-    shared.metrics.inc(counter::CONNECT_FAILURES);
-    debug!(cluster, endpoint = %addr, error = %e, "connect failed");
 }

@@ -31,7 +31,6 @@ use strait_http1::{
     BodyDecoder, BodyFraming, Method, RequestHead, Version,
     chunk_encode::{write_chunk, write_last_chunk},
 };
-use strait_shm::l7stats::counter;
 use strait_table::{Cluster, ModDirection, Route};
 use tracing::debug;
 
@@ -44,12 +43,11 @@ use crate::body::buffered_len;
 use crate::conn::{Client, Next};
 use crate::generation::Generation;
 use crate::headers::Mods;
-use crate::io::millis;
 use crate::io::{Inbound, within, write_all};
 use crate::lb::InFlight;
 use crate::proxy::Tally;
 use crate::replay::Replay;
-use crate::retry::{Failure, HoldBack, Policy, Tries, judged};
+use crate::retry::{Failure, HoldBack, Limits, Policy, Tries, connect_failed, judged};
 use crate::route::{Request as Routed, choose_again, choose_endpoint};
 use crate::stream::Stream;
 use crate::upstream::Security;
@@ -113,25 +111,19 @@ pub(crate) async fn forward(
     let body_len = buffered_len(&decoder, &client.inbound.buf).ok().flatten();
     let policy = Policy::of(route, head.method, bodiless || body_len.is_some());
     let replay = Replay::new(bodiless, &policy, body_len, &client.inbound.buf);
-    let connect_timeout = millis(record.connect_timeout_ms).unwrap_or(shared.opts.connect_timeout);
-    let per_try = millis(route.per_try_timeout_ms);
     let state = generation.cluster_state(cluster);
-    let mut tries = Tries::new(policy, millis(route.timeout_ms), state.map(|s| &s.budget));
+    let mut tries = Tries::new(
+        policy,
+        Limits::of(route, record, &shared.opts),
+        state.map(|s| &s.budget),
+    );
     let metrics = &shared.metrics;
     let mut fresh = false;
     loop {
-        let left = tries.left();
-        let connect_within = left.map_or(connect_timeout, |l| l.min(connect_timeout));
-        let try_limit = per_try.unwrap_or(shared.opts.response_timeout);
-        let per_try_bound = per_try.is_some() && left.is_none_or(|l| try_limit <= l);
+        let limits = tries.try_limits();
         let (failure, status, reason): (_, u16, Cow<'static, str>) =
-            match to_h2::client(shared, chosen.addr, &security, connect_within, fresh).await {
-                Err(e) => {
-                    metrics.inc(counter::CONNECT_FAILURES);
-                    debug!(cluster = name, endpoint = %chosen.addr, error = %e, "connect failed");
-                    let reason = format!("cannot connect to an endpoint of cluster {name}");
-                    (Some(Failure::Connect), 502, reason.into())
-                }
+            match to_h2::client(shared, chosen.addr, &security, limits.connect, fresh).await {
+                Err(e) => connect_failed(metrics, name, chosen.addr, &e),
                 Ok(h2c) => {
                     let _in_flight = InFlight::begin(state, chosen.pos);
                     let tally = Tally::default();
@@ -140,7 +132,7 @@ pub(crate) async fn forward(
                         stream: client.stream,
                         head,
                         response_mods: &response_mods,
-                        response_timeout: left.map_or(try_limit, |l| l.min(try_limit)),
+                        response_timeout: limits.response,
                         hold_back: tries.hold_back(),
                         tally: &tally,
                     };
@@ -167,7 +159,7 @@ pub(crate) async fn forward(
                         }
                         Err(Failed::Try(failure, status, reason)) => {
                             debug!(cluster = name, endpoint = %chosen.addr, ?failure, "try failed");
-                            let failure = judged(metrics, Some(failure), per_try_bound);
+                            let failure = judged(metrics, Some(failure), limits.per_try_bound);
                             (failure, status, reason.into())
                         }
                         Err(Failed::Reset) => return Next::Drop,
@@ -181,8 +173,7 @@ pub(crate) async fn forward(
         client.entry.retries += 1;
         fresh = false;
         replay.restore(&mut client.inbound.buf);
-        let untried = |slot: u32| tries.untried(slot);
-        chosen = match choose_again(generation, cluster, req, &usable, &untried, &shared.rng) {
+        chosen = match choose_again(generation, cluster, req, &usable, &tries, &shared.rng) {
             Ok(next) => next,
             Err(why) => return client.no_endpoint(head, why, name, true).await,
         };
