@@ -61,16 +61,6 @@ fn prefetch_at(p: *const u8) {
     let _ = p;
 }
 
-/// [`prefetch`] of the cache lines holding `values[0]` and the last element: a short run of
-/// records (up to two cache lines long) that may straddle a line boundary.
-#[inline(always)]
-pub fn prefetch_run<T>(values: &[T]) {
-    if let (Some(first), Some(last)) = (values.first(), values.last()) {
-        prefetch(first);
-        prefetch(last);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,8 +69,6 @@ mod tests {
     fn prefetching_changes_nothing() {
         let v: [u64; 64] = core::array::from_fn(|i| i as u64 * 3);
         prefetch(&v[17]);
-        prefetch_run(&v[3..20]);
-        prefetch_run::<u64>(&[]);
         prefetch("a str");
         prefetch_whole(&v);
         prefetch_whole(&());
